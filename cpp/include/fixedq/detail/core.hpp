@@ -205,8 +205,23 @@ constexpr result<Raw> round_divide_fit(bool negative, W num, W den) noexcept {
 #endif
 }
 
-/// Powers of two as doubles, exactly (constexpr, no <cmath>).
+/// Powers of two as doubles, exactly (constexpr, no <cmath>). The exponents fixedq uses,
+/// -64..64, come from a table so that run-time conversions do not loop.
+struct pow2_table {
+  double v[129];
+};
+constexpr pow2_table make_pow2_table() noexcept {
+  pow2_table t{};
+  double p = 1.0;
+  for (int i = 0; i <= 64; ++i, p *= 2.0) t.v[64 + i] = p;
+  p = 1.0;
+  for (int i = 0; i <= 64; ++i, p *= 0.5) t.v[64 - i] = p;
+  return t;
+}
+inline constexpr pow2_table kPow2 = make_pow2_table();
+
 constexpr double pow2(int e) noexcept {
+  if (e >= -64 && e <= 64) return kPow2.v[e + 64];
   double r = 1.0;
   for (; e > 0; --e) r *= 2.0;
   for (; e < 0; ++e) r *= 0.5;
@@ -223,15 +238,17 @@ constexpr result<Raw> from_double(double x, int frac_bits) noexcept {
             status::overflow};
   }
   const bool negative = x < 0;
-  double a = (negative ? -x : x) * pow2(frac_bits);  // exact: a power-of-two scaling
-  constexpr double two64 = 18446744073709551616.0;
-  if (a >= two64) {
-    // An integer far out of every 64-bit range. Under wrap only its residue mod 2^64
-    // matters: a = q * 2^64 + r, computed exactly (r is a multiple of ulp(a) below 2^64).
+  const double ax = negative ? -x : x;
+  // |x| * 2^F >= 2^64: out of every 64-bit range. Tested before scaling, so that no
+  // floating-point overflow is ever raised. Under wrap only the residue of |x| * 2^F
+  // modulo 2^64 matters: with M = 2^(64-F), |x| = q * M + r exactly, and the residue is
+  // r * 2^F (r is a multiple of ulp(x); when ulp(x) >= M the residue is 0).
+  const double m = pow2(64 - frac_bits);
+  if (ax >= m) {
     std::uint64_t r = 0;
-    if (a < two64 * 9007199254740992.0) {  // a < 2^117; above, a is a multiple of 2^64
-      const double q = static_cast<double>(static_cast<std::uint64_t>(a / two64));
-      r = static_cast<std::uint64_t>(a - q * two64);
+    if (ax < m * 9007199254740992.0) {  // |x| < M * 2^53
+      const double q = static_cast<double>(static_cast<std::uint64_t>(ax / m));
+      r = static_cast<std::uint64_t>((ax - q * m) * pow2(frac_bits));
     }
     if constexpr (std::is_same_v<O, overflow::wrap>) {
       return {from_bits<Raw>(negative ? std::uint64_t{0} - r : r), status::overflow};
@@ -239,6 +256,7 @@ constexpr result<Raw> from_double(double x, int frac_bits) noexcept {
       return fit_extreme<Raw, O>(negative, status::overflow);
     }
   }
+  const double a = ax * pow2(frac_bits);  // exact: a power-of-two scaling, below 2^64
   const std::uint64_t t = static_cast<std::uint64_t>(a);  // truncation, a < 2^64
   const double frac = a - static_cast<double>(t);          // exact, in [0, 1)
   const fraction_class cls = frac == 0.0   ? fraction_class::zero

@@ -159,7 +159,7 @@ constexpr W mul_wide(std::uint64_t a, std::uint64_t b) noexcept {
 
 /// floor(sqrt(n)) and the remainder n - floor(sqrt(n))^2, digit by digit (exact).
 template <class W>
-constexpr W isqrt(W n, W& remainder) noexcept {
+constexpr W isqrt_digits(W n, W& remainder) noexcept {
   W result = 0;
   W bit = W(1) << (width_v<W> - 2);
   while (bit > n) bit = bit >> 2;
@@ -174,6 +174,35 @@ constexpr W isqrt(W n, W& remainder) noexcept {
   }
   remainder = n;
   return result;
+}
+
+/// floor(sqrt(n)) and its remainder, exact. At run time a double square root gives a
+/// first guess (within a few units for n < 2^106) that integer steps then correct; in
+/// constant expressions, and for larger n, the digit-by-digit method runs.
+template <class W>
+constexpr W isqrt(W n, W& remainder) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+  const bool runtime = !__builtin_is_constant_evaluated();
+#else
+  const bool runtime = false;
+#endif
+  if (runtime && shr(n, 104) == W(0)) {
+    // n < 2^104: the guess s = round(sqrt(double(n))) < 2^52 is exact as a double and
+    // off by at most a few units; s*s and (s+1)^2 fit 128 bits.
+    const double approx = static_cast<double>(low64(shr(n, 52))) * 4503599627370496.0 +
+                          static_cast<double>(low64(n) & 0xFFFFFFFFFFFFFull);
+    double guess = approx;  // Newton-free: one hardware square root
+#if defined(__GNUC__) || defined(__clang__)
+    guess = __builtin_sqrt(approx);
+#endif
+    std::uint64_t s = static_cast<std::uint64_t>(guess);
+    const u128 nn = u128(low64(shr(n, 64))) << 64 | u128(low64(n));
+    while (s > 0 && mul_wide<u128>(s, s) > nn) --s;
+    while (mul_wide<u128>(s + 1, s + 1) <= nn) ++s;
+    remainder = W(nn - mul_wide<u128>(s, s));
+    return W(s);
+  }
+  return isqrt_digits(n, remainder);
 }
 
 }  // namespace fixedq::detail

@@ -1,0 +1,16 @@
+// fixedq kernels: the elementwise fixed-point kernels compiled for the "avx2" instruction set.
+// The flags of this file are set in CMakeLists.txt (set_source_files_properties); the body is
+// cpp/include/fixedq/kernels/fixed/impl.inc, compiled here into fixedq::kernels::avx2.
+#include <fixedq/kernels/fixed/kernels.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+
+#define FIXEDQ_KERNEL_ISA_NAME "avx2"
+
+namespace fixedq::kernels::avx2 {
+#define FIXEDQ_KERNEL_NS avx2
+#include <fixedq/kernels/fixed/impl.inc>
+#undef FIXEDQ_KERNEL_NS
+}  // namespace fixedq::kernels::avx2
