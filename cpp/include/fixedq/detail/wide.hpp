@@ -195,11 +195,13 @@ constexpr W isqrt(W n, W& remainder) noexcept {
 #if defined(__GNUC__) || defined(__clang__)
     guess = __builtin_sqrt(approx);
 #endif
+    // Squares are formed in a 128-bit type: W itself when it is one (native or emulated).
+    using P = std::conditional_t<width_v<W> == 128, W, u128>;
     std::uint64_t s = static_cast<std::uint64_t>(guess);
-    const u128 nn = u128(low64(shr(n, 64))) << 64 | u128(low64(n));
-    while (s > 0 && mul_wide<u128>(s, s) > nn) --s;
-    while (mul_wide<u128>(s + 1, s + 1) <= nn) ++s;
-    remainder = W(nn - mul_wide<u128>(s, s));
+    const P nn = P(low64(shr(n, 64))) << 64 | P(low64(n));
+    while (s > 0 && mul_wide<P>(s, s) > nn) --s;
+    while (mul_wide<P>(s + 1, s + 1) <= nn) ++s;
+    remainder = W(low64(nn - mul_wide<P>(s, s)));
     return W(s);
   }
   return isqrt_digits(n, remainder);
