@@ -142,8 +142,10 @@ def _binary(
     with policy(rounding, overflow):
         if _is_scalar(a) and _is_scalar(b):
             # Scalars follow the scalar operators (ZeroDivisionError for x / 0).
-            x = a if type(a) is t else t(a)
-            y = b if type(b) is t else t(b)
+            # Without dtype=, a Python or NumPy number meets the scalar operator as it is
+            # (ints take part exactly, floats must fit); with dtype=, both are converted.
+            x = a if type(a) is t or dtype is None else t(a)
+            y = b if type(b) is t or dtype is None else t(b)
             return _SCALAR_OPS[ufunc](x, y)
         if dtype is not None:
             a = np.asarray(a).astype(t) if np.asarray(a).dtype.type is not t else a
@@ -347,7 +349,10 @@ def sum(x: Any, axis: Union[None, int, tuple[int, ...]] = None, *, keepdims: boo
     axes = tuple(range(a.ndim)) if axis is None else _normalize_axes(axis, a.ndim)
     keep = [d for d in range(a.ndim) if d not in axes]
     moved = np.ascontiguousarray(np.transpose(a, keep + list(axes)))
-    flat = moved.reshape(moved.shape[: len(keep)] + (-1,))
+    count = 1
+    for d in axes:
+        count *= a.shape[d]
+    flat = moved.reshape(moved.shape[: len(keep)] + (count,))
     with policy(overflow=overflow):
         out = np.add.reduce(flat, axis=-1)
     if keepdims:

@@ -418,27 +418,36 @@ inline void signed_sum(bool& neg, u128& mag, bool neg2, u128 mag2) {
   if (mag == u128(0)) neg = false;
 }
 
-template <class T>
-detail::raw_result<T> add_integer(T x, std::int64_t n, bool subtract) {
+template <class T, class Int>
+detail::raw_result<T> add_integer(T x, Int n, bool subtract) {
   bool neg = detail::is_negative(x.raw());
   u128 mag = u128(detail::magnitude(x.raw()));
-  const bool nneg = (n < 0) != subtract && n != 0;
+  const bool nneg = detail::is_negative(n) != subtract && n != 0;
   signed_sum(neg, mag, nneg, u128(detail::magnitude(n)) << T::fraction_bits);
   return detail::fit<typename T::raw_type, typename T::overflow_policy>(neg, mag, false);
 }
 
+/// n - x, exactly, then the overflow policy.
+template <class T, class Int>
+detail::raw_result<T> integer_minus(Int n, T x) {
+  bool neg = detail::is_negative(n);
+  u128 mag = u128(detail::magnitude(n)) << T::fraction_bits;
+  signed_sum(neg, mag, !detail::is_negative(x.raw()) && x.raw() != 0, u128(detail::magnitude(x.raw())));
+  return detail::fit<typename T::raw_type, typename T::overflow_policy>(neg, mag, false);
+}
+
 /// n / x, exactly rounded once.
-template <class T>
-detail::raw_result<T> integer_divide(std::int64_t n, T x) {
+template <class T, class Int>
+detail::raw_result<T> integer_divide(Int n, T x) {
   using raw_t = typename T::raw_type;
   using O = typename T::overflow_policy;
   if (x.raw() == 0) {
     if (n == 0) return {raw_t(0), status::divide_by_zero};
-    return detail::fit_extreme<raw_t, O>(n < 0, status::divide_by_zero);
+    return detail::fit_extreme<raw_t, O>(detail::is_negative(n), status::divide_by_zero);
   }
   const u128 num = u128(detail::magnitude(n)) << (2 * T::fraction_bits);
   return detail::round_divide_fit<raw_t, typename T::rounding_policy, O>(
-      (n < 0) != detail::is_negative(x.raw()), num, u128(detail::magnitude(x.raw())));
+      detail::is_negative(n) != detail::is_negative(x.raw()), num, u128(detail::magnitude(x.raw())));
 }
 
 // ------------------------------------------------------------------------------------------
@@ -542,9 +551,11 @@ int compare_with_double(const Exact& a, double d) {
   const int sd = d == 0.0 ? 0 : (d < 0 ? -1 : 1);
   if (sa != sd) return sa < sd ? -1 : 1;
   if (sa == 0) return 0;
-  const double y = std::fabs(d) * detail::pow2(a.frac_bits);  // exact scaling
+  // |d| * 2^F >= 2^64 exceeds every magnitude; tested before scaling (no FP overflow).
+  const bool huge = std::fabs(d) >= detail::pow2(64 - a.frac_bits);
+  const double y = huge ? 0.0 : std::fabs(d) * detail::pow2(a.frac_bits);  // exact scaling
   int c;
-  if (y >= 18446744073709551616.0) {
+  if (huge) {
     c = -1;
   } else {
     const auto t = static_cast<std::uint64_t>(y);
@@ -646,24 +657,26 @@ PyObject* scalar_binop(PyObject* a, PyObject* b, BinOp op) {
                         PyObject_TypeCheck(other, &PyBoolArrType_Type);
     if (is_int) {
       // Integers take part exactly (as C++ x * n does), as in the array loops.
-      PyObject* as_int = PyNumber_Index(other);
-      if (as_int == nullptr) return nullptr;
-      const long long n = PyLong_AsLongLong(as_int);
-      Py_DECREF(as_int);
-      if (n == -1 && PyErr_Occurred()) return nullptr;
+      long long n = 0;
+      if (PyObject_TypeCheck(other, &PyBoolArrType_Type)) {
+        const int truth = PyObject_IsTrue(other);
+        if (truth < 0) return nullptr;
+        n = truth;
+      } else {
+        PyObject* as_int = PyNumber_Index(other);
+        if (as_int == nullptr) return nullptr;
+        n = PyLong_AsLongLong(as_int);
+        Py_DECREF(as_int);
+        if (n == -1 && PyErr_Occurred()) return nullptr;
+      }
       const raw_t xr = raw_of<Base>(a_mine ? a : b);
       const auto res = with_policy(policy, [&](auto rtag, auto otag) {
         using T = typename Fmt<Base>::template T<decltype(rtag), decltype(otag)>;
         const T x = T::from_raw(xr);
         switch (op) {
           case BinOp::add: return add_integer(x, n, false);
-          case BinOp::sub: {
-            if (a_mine) return add_integer(x, n, true);
-            bool neg = n < 0;
-            u128 mag = u128(detail::magnitude(n)) << T::fraction_bits;
-            signed_sum(neg, mag, !detail::is_negative(xr) && xr != 0, u128(detail::magnitude(xr)));
-            return detail::fit<raw_t, typename T::overflow_policy>(neg, mag, false);
-          }
+          case BinOp::sub:
+            return a_mine ? add_integer(x, n, true) : integer_minus(n, x);
           case BinOp::mul: return detail::multiply_integer(x, static_cast<std::int64_t>(n));
           default:
             return a_mine ? detail::divide_integer(x, static_cast<std::int64_t>(n))
@@ -1351,8 +1364,8 @@ void isnan_loop(char** args, const npy_intp* dims, const npy_intp* steps, void*)
 // ------------------------------------------------------------------------------------------
 enum class MixedOp { add, sub, mul, div };
 
-/// args: fixed/int64 or int64/fixed (FixedFirst says which), output fixed.
-template <class Base, MixedOp Op, bool FixedFirst>
+/// args: fixed/integer or integer/fixed (FixedFirst says which), output fixed.
+template <class Base, MixedOp Op, bool FixedFirst, class Int = std::int64_t>
 void mixed_int_loop(char** args, const npy_intp* dims, const npy_intp* steps, void*) {
   using raw_t = typename Fmt<Base>::raw_t;
   const char* what = Op == MixedOp::add ? "addition" : Op == MixedOp::sub ? "subtraction"
@@ -1362,7 +1375,7 @@ void mixed_int_loop(char** args, const npy_intp* dims, const npy_intp* steps, vo
     const int fi = FixedFirst ? 0 : 1, ii = FixedFirst ? 1 : 0;
     for (npy_intp i = 0; i < dims[0]; ++i) {
       raw_t xr;
-      std::int64_t n;
+      Int n;
       std::memcpy(&xr, args[fi] + i * steps[fi], sizeof xr);
       std::memcpy(&n, args[ii] + i * steps[ii], sizeof n);
       const T x = T::from_raw(xr);
@@ -1370,19 +1383,7 @@ void mixed_int_loop(char** args, const npy_intp* dims, const npy_intp* steps, vo
       if constexpr (Op == MixedOp::add) {
         r = add_integer(x, n, false);
       } else if constexpr (Op == MixedOp::sub) {
-        if (FixedFirst) {
-          r = add_integer(x, n, true);
-        } else {  // n - x = -(x - n)
-          const auto d = add_integer(x, n, true);
-          r = detail::negate(T::from_raw(d.raw));
-          if (d.st != status::ok) {
-            // x - n overflowed: recompute n - x exactly.
-            bool neg = n < 0;
-            u128 mag = u128(detail::magnitude(n)) << T::fraction_bits;
-            signed_sum(neg, mag, !detail::is_negative(xr) && xr != 0, u128(detail::magnitude(xr)));
-            r = detail::fit<raw_t, typename T::overflow_policy>(neg, mag, false);
-          }
-        }
+        r = FixedFirst ? add_integer(x, n, true) : integer_minus(n, x);
       } else if constexpr (Op == MixedOp::mul) {
         r = detail::multiply_integer(x, n);
       } else {
@@ -1484,6 +1485,8 @@ int register_ufunc(PyObject* numpy, const char* name, PyUFuncGenericFunction fn,
 
 template <class Base>
 int register_mixed_loops(PyObject* numpy) {
+  // (No uint64 loops: NEP 50 lets a Python int match any integer loop, and NumPy would pick
+  // uint64 for negative ints. uint64 arrays promote through float64, as in NumPy.)
   const int T = Fmt<Base>::typenum, L = NPY_INT64, D = NPY_DOUBLE, B = NPY_BOOL;
   struct Entry {
     const char* name;
