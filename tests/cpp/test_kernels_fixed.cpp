@@ -1,0 +1,174 @@
+// fixedq kernels: every instruction set's elementwise kernels against the scalar core.
+//
+// The specification of a kernel is the core's scalar operation on
+// fixedq::Fixed<Bits - F, F, R, O> (detail::add/subtract/multiply_into/divide_into/
+// from_double and the conversion to double). For every instruction set this CPU has,
+// every format with kernels and all 18 policies, the kernel must give the same bits and
+// the same flags on edge values and random data. Lengths are not multiples of any vector
+// width, so tails are exercised (and checked by ASan in the sanitizer build). An ISA the
+// CPU lacks is skipped, never failed.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <fixedq/fixedq.hpp>
+#include <fixedq/kernels/fixed/kernels.hpp>
+
+namespace {
+
+namespace k = fixedq::kernels;
+namespace d = fixedq::detail;
+
+std::uint64_t test_seed() {
+  static const std::uint64_t seed = [] {
+    const char* env = std::getenv("FIXEDQ_TEST_SEED");
+    return env != nullptr ? std::strtoull(env, nullptr, 0) : std::random_device{}();
+  }();
+  return seed;
+}
+
+template <int Bits>
+struct raw_int;
+template <> struct raw_int<8> { using type = std::int8_t; };
+template <> struct raw_int<16> { using type = std::int16_t; };
+template <> struct raw_int<32> { using type = std::int32_t; };
+
+template <class Fn>
+void with_policy(int code, Fn&& fn) {
+  namespace r = fixedq::round;
+  namespace o = fixedq::overflow;
+  auto with_o = [&](auto rt) {
+    switch (code % 3) {
+      case 0: fn(rt, o::wrap{}); break;
+      case 1: fn(rt, o::saturate{}); break;
+      default: fn(rt, o::checked{}); break;
+    }
+  };
+  switch (code / 3) {
+    case 0: with_o(r::floor{}); break;
+    case 1: with_o(r::toward_zero{}); break;
+    case 2: with_o(r::ceil{}); break;
+    case 3: with_o(r::half_up{}); break;
+    case 4: with_o(r::half_away{}); break;
+    default: with_o(r::half_even{}); break;
+  }
+}
+
+template <class Raw>
+std::vector<Raw> inputs(std::mt19937_64& gen, std::size_t n) {
+  const Raw lo = std::numeric_limits<Raw>::lowest(), hi = std::numeric_limits<Raw>::max();
+  std::vector<Raw> v = {lo, Raw(lo + 1), hi, Raw(hi - 1), 0, 1, -1, 2, -2, 3, -3};
+  for (int s = 0; s < static_cast<int>(8 * sizeof(Raw)) - 1; ++s) {
+    v.push_back(static_cast<Raw>(Raw{1} << s));
+    v.push_back(static_cast<Raw>(-(Raw{1} << s)));
+  }
+  std::uniform_int_distribution<long long> dist(lo, hi);
+  while (v.size() < n) {
+    // Mix full-range values with small ones (ties and exact results are common there).
+    const long long x = dist(gen);
+    v.push_back(static_cast<Raw>(v.size() % 3 == 0 ? x >> (gen() % (8 * sizeof(Raw))) : x));
+  }
+  return v;
+}
+
+template <int Bits, int F>
+void check_format(const k::fixed_kernel_table& t, int fmt, const char* name) {
+  using Raw = typename raw_int<Bits>::type;
+  std::mt19937_64 gen(test_seed() ^ static_cast<std::uint64_t>(fmt * 7919));
+  const std::size_t n = 4099;  // not a multiple of any vector width
+  std::vector<Raw> a = inputs<Raw>(gen, n), b = inputs<Raw>(gen, n);
+  std::shuffle(b.begin(), b.end(), gen);
+  // Doubles near the representable values, at midpoints, and out of range.
+  std::vector<double> x;
+  std::uniform_int_distribution<int> quarter(-2, 2);
+  for (std::size_t i = 0; i < n; ++i) {
+    const double v = std::ldexp(static_cast<double>(a[i]) + 0.25 * quarter(gen), -F);
+    x.push_back(i % 97 == 0 ? v * 3.0 : v);
+  }
+  x.push_back(std::numeric_limits<double>::quiet_NaN());
+  x.push_back(std::numeric_limits<double>::infinity());
+  x.push_back(-1e300);
+  x.push_back(1e-300);
+  std::vector<Raw> out(n), expect(n), outx(x.size()), expectx(x.size());
+  for (int policy = 0; policy < k::num_policies; ++policy) {
+    with_policy(policy, [&](auto rt, auto ot) {
+      using T = fixedq::Fixed<Bits - F, F, decltype(rt), decltype(ot)>;
+      const auto run = [&](const char* op, k::binary_fn fn, auto ref) {
+        int want = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+          const auto r = ref(T::from_raw(a[i]), T::from_raw(b[i]));
+          expect[i] = r.raw;
+          if (r.st == d::status::overflow) want |= k::flag_overflow;
+          if (r.st == d::status::divide_by_zero) want |= k::flag_divide_by_zero;
+        }
+        const int got = fn(a.data(), b.data(), out.data(), static_cast<std::ptrdiff_t>(n));
+        ASSERT_EQ(got & ~k::flag_out_of_kernel, want) << name << " " << op << " policy " << policy << " isa " << t.isa;
+        if (got & k::flag_out_of_kernel) return;  // the caller redoes it on the scalar path
+        for (std::size_t i = 0; i < n; ++i) {
+          ASSERT_EQ(out[i], expect[i])
+              << t.isa << " " << name << " " << op << " policy " << policy << ": a=0x" << std::hex
+              << +a[i] << " b=0x" << +b[i] << " (FIXEDQ_TEST_SEED=" << std::dec << test_seed() << ")";
+        }
+      };
+      run("add", t.add[fmt][policy], [](T p, T q) { return d::add(p, q); });
+      run("subtract", t.subtract[fmt][policy], [](T p, T q) { return d::subtract(p, q); });
+      run("multiply", t.multiply[fmt][policy], [](T p, T q) { return d::multiply_into<T>(p, q); });
+      run("divide", t.divide[fmt][policy], [](T p, T q) { return d::divide_into<T>(p, q); });
+      // from double: elements the kernel does not take (NaN, huge) are flagged, not wrong.
+      const int got = t.from_double[fmt][policy](x.data(), outx.data(), static_cast<std::ptrdiff_t>(x.size()));
+      ASSERT_NE(got & k::flag_out_of_kernel, 0) << "NaN/inf/huge inputs must be handed back";
+      const int part = t.from_double[fmt][policy](x.data(), outx.data(), static_cast<std::ptrdiff_t>(n));
+      int want = 0;
+      for (std::size_t i = 0; i < n; ++i) {
+        const auto r = d::from_double<Raw, decltype(rt), decltype(ot)>(x[i], F);
+        if (r.st == d::status::overflow) want |= k::flag_overflow;
+        if ((part & k::flag_out_of_kernel) == 0) {
+          ASSERT_EQ(outx[i], r.raw) << t.isa << " " << name << " from_double policy " << policy
+                                    << " x=" << x[i];
+        }
+      }
+      if ((part & k::flag_out_of_kernel) == 0) ASSERT_EQ(part, want) << name << " from_double flags";
+    });
+  }
+  std::vector<double> dbl(n);
+  t.to_double[fmt](a.data(), dbl.data(), static_cast<std::ptrdiff_t>(n));
+  for (std::size_t i = 0; i < n; ++i) {
+    ASSERT_EQ(dbl[i], static_cast<double>(fixedq::Fixed<Bits - F, F>::from_raw(a[i]))) << t.isa << " " << name;
+  }
+}
+
+class FixedKernels : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(FixedKernels, MatchTheScalarCoreBitForBit) {
+  const k::fixed_kernel_table* t = k::fixed_kernels_for(GetParam());
+  if (t == nullptr) GTEST_SKIP() << "this CPU (or build) lacks " << GetParam();
+  std::printf("kernel seed %" PRIu64 " (repeat with FIXEDQ_TEST_SEED=%" PRIu64 ")\n", test_seed(), test_seed());
+  check_format<8, 7>(*t, k::q7_format, "Q7");
+  check_format<16, 15>(*t, k::q15_format, "Q15");
+  check_format<16, 8>(*t, k::fixed8_8_format, "Fixed8_8");
+  check_format<32, 31>(*t, k::q31_format, "Q31");
+  check_format<32, 16>(*t, k::fixed16_16_format, "Fixed16_16");
+  check_format<32, 8>(*t, k::fixed24_8_format, "Fixed24_8");
+}
+
+INSTANTIATE_TEST_SUITE_P(Isa, FixedKernels, ::testing::Values("scalar", "avx2", "avx512"),
+                         [](const auto& info) { return std::string(info.param); });
+
+TEST(FixedKernels, DispatchNamesTheChosenSet) {
+  const char* isa = k::fixed_kernels().isa;
+  EXPECT_TRUE(k::fixed_kernels_for(isa) != nullptr) << isa;
+  const char* forced = std::getenv("FIXEDQ_ISA");
+  if (forced != nullptr && k::fixed_kernels_for(forced) != nullptr) EXPECT_STREQ(isa, forced);
+}
+
+}  // namespace
