@@ -91,7 +91,7 @@ const Int& pow2(int n) {
     Int p = 1;
     for (int i = 0; i < count; ++i) {
       t.push_back(p);
-      p = p + p;
+      if (i + 1 < count) p = p + p;  // never form the power one past the type's range
     }
     return t;
   }();
