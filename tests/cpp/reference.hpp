@@ -105,8 +105,9 @@ const Int& pow2(int n) {
 /// floor(n / d) for d > 0.
 template <class Int>
 FIXEDQ_REF_API Int floor_div(const Int& n, const Int& d) {
-  Int q = n / d;  // truncates toward zero
-  if (q * d > n) q = q - 1;
+  Int q = n / d;             // truncates toward zero
+  const Int r = n - q * d;   // |q * d| <= |n|: never overflows
+  if (r < 0) q = q - 1;
   return q;
 }
 
@@ -118,10 +119,14 @@ FIXEDQ_REF_API Int round_div(Int n, Int d, Rounding r) {
     n = -n;
     d = -d;
   }
-  const Int fl = floor_div(n, d);
-  const Int rem = n - fl * d;  // 0 <= rem < d
+  Int fl = n / d;              // truncates toward zero
+  Int rem = n - fl * d;        // |fl * d| <= |n|: never overflows
+  if (rem < 0) {               // floor: one step down, remainder into [0, d)
+    fl = fl - 1;
+    rem = rem + d;
+  }
   if (rem == 0) return fl;     // exact: every mode agrees
-  const Int twice = rem + rem;
+  const Int other = d - rem;   // 2 * rem compared with d, without forming 2 * rem
   switch (r) {
     case Rounding::floor: return fl;
     case Rounding::ceil: return fl + 1;
@@ -129,8 +134,8 @@ FIXEDQ_REF_API Int round_div(Int n, Int d, Rounding r) {
     case Rounding::half_up:
     case Rounding::half_away:
     case Rounding::half_even:
-      if (twice < d) return fl;
-      if (twice > d) return fl + 1;
+      if (rem < other) return fl;
+      if (rem > other) return fl + 1;
       // An exact tie: the value is fl + 1/2.
       if (r == Rounding::half_up) return fl + 1;
       if (r == Rounding::half_away) return fl >= 0 ? fl + 1 : fl;
