@@ -1,0 +1,420 @@
+// fixedq int8 kernels: the baseline half shared by every path: packing, the GEMM and
+// convolution drivers (blocking, im2col, layout changes, threads), the fixed-point output
+// stages, pooling. Compiled with the baseline flags only; the per-path work goes through the
+// table of the dispatched path (int8_dispatch.cpp).
+#include "int8_internal.hpp"
+
+#include <fixedq/kernels/int8/ref.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+namespace fixedq::kernels::int8 {
+
+// ------------------------------------------------------------------------------------------
+// Threads
+// ------------------------------------------------------------------------------------------
+namespace {
+int& thread_setting() {
+  static int n = 0;  // 0: the default
+  return n;
+}
+}  // namespace
+
+int num_threads() noexcept {
+  const int n = thread_setting();
+  if (n > 0) return n;
+#if defined(_OPENMP)
+  return std::max(1, omp_get_max_threads());
+#else
+  return 1;
+#endif
+}
+
+void set_num_threads(int n) noexcept { thread_setting() = n > 0 ? n : 0; }
+
+// ------------------------------------------------------------------------------------------
+// Packing
+// ------------------------------------------------------------------------------------------
+packed_b pack_b(const void* b, dtype b_type, int k, int n, std::ptrdiff_t ldb, const std::int32_t* zb,
+                bool zb_per_column) {
+  packed_b p;
+  p.k = k;
+  p.n = n;
+  p.kgroups = (k + k_group - 1) / k_group;
+  p.panels = (n + panel_width - 1) / panel_width;
+  const std::size_t cols = static_cast<std::size_t>(p.panels) * panel_width;
+  p.data.assign(static_cast<std::size_t>(p.panels) * p.kgroups * k_group * panel_width, 0);
+  p.col_sum.assign(cols, 0);
+  p.zero_point.assign(cols, 0);
+  const int flip = b_type == dtype::u8 ? 128 : 0;  // u8 -> s8: b - 128
+  for (int j = 0; j < n; ++j) {
+    const std::int32_t z = zb ? zb[zb_per_column ? j : 0] : 0;
+    p.zero_point[j] = z - flip;
+    p.has_zero_point = p.has_zero_point || p.zero_point[j] != 0;
+  }
+  for (int kk = 0; kk < k; ++kk) {
+    for (int j = 0; j < n; ++j) {
+      const std::int32_t v = ref::load(b, b_type, kk * ldb + j) - flip;
+      const std::size_t panel = static_cast<std::size_t>(j / panel_width);
+      const std::size_t idx = ((panel * p.kgroups + kk / k_group) * panel_width + j % panel_width) * k_group +
+                              kk % k_group;
+      p.data[idx] = static_cast<std::int8_t>(v);
+      p.col_sum[j] += v;
+    }
+  }
+  return p;
+}
+
+packed_conv pack_conv(const conv_shape& s, const void* w, dtype w_type, const std::int32_t* zw, bool zw_per_channel) {
+  packed_conv pc;
+  pc.shape = s;
+  const int cg = s.in_channels / s.groups, ocg = s.out_channels / s.groups;
+  const int kk = s.kernel_h * s.kernel_w * cg;
+  const int flip = w_type == dtype::u8 ? 128 : 0;
+  pc.is_depthwise = cg == 1 && s.groups > 1;
+  if (pc.is_depthwise) {
+    const int oc_n = s.out_channels, taps = s.kernel_h * s.kernel_w;
+    pc.depthwise.assign(static_cast<std::size_t>(taps) * oc_n, 0);
+    pc.depthwise_zp.assign(static_cast<std::size_t>(oc_n), 0);
+    for (int oc = 0; oc < oc_n; ++oc) {
+      pc.depthwise_zp[oc] = (zw ? zw[zw_per_channel ? oc : 0] : 0) - flip;
+      for (int t = 0; t < taps; ++t) {
+        pc.depthwise[static_cast<std::size_t>(t) * oc_n + oc] =
+            static_cast<std::int8_t>(ref::load(w, w_type, std::ptrdiff_t{oc} * taps + t) - flip);
+      }
+    }
+    return pc;
+  }
+  // Per group: B (kk x ocg) with rows in (kh, kw, c) order, the order of im2col's columns.
+  std::vector<std::uint8_t> b(static_cast<std::size_t>(kk) * ocg);
+  std::vector<std::int32_t> z(static_cast<std::size_t>(ocg));
+  const std::size_t elem = 1;
+  (void)elem;
+  for (int g = 0; g < s.groups; ++g) {
+    for (int oc = 0; oc < ocg; ++oc) {
+      const int o = g * ocg + oc;
+      z[oc] = zw ? zw[zw_per_channel ? o : 0] : 0;
+      for (int c = 0; c < cg; ++c)
+        for (int kh = 0; kh < s.kernel_h; ++kh)
+          for (int kw = 0; kw < s.kernel_w; ++kw) {
+            const std::ptrdiff_t src = ((std::ptrdiff_t{o} * cg + c) * s.kernel_h + kh) * s.kernel_w + kw;
+            const std::size_t row = (static_cast<std::size_t>(kh) * s.kernel_w + kw) * cg + c;
+            b[row * ocg + oc] = w_type == dtype::u8 ? static_cast<const std::uint8_t*>(w)[src]
+                                                    : static_cast<std::uint8_t>(static_cast<const std::int8_t*>(w)[src]);
+          }
+    }
+    pc.groups.push_back(pack_b(b.data(), w_type, kk, ocg, ocg, z.data(), true));
+  }
+  return pc;
+}
+
+// ------------------------------------------------------------------------------------------
+// Output stages
+// ------------------------------------------------------------------------------------------
+std::int32_t requantize_one(const output_stage& st, std::int32_t acc, int col) noexcept {
+  return ref::requantize(st, acc, col);
+}
+
+void requantize_row_generic(const output_stage& st, const std::int32_t* acc, int col0, int ncols,
+                            void* out_row) noexcept {
+  for (int j = 0; j < ncols; ++j) {
+    const std::int32_t r = ref::requantize(st, acc[j], col0 + j);
+    if (st.kind == requant_kind::none) {
+      static_cast<std::int32_t*>(out_row)[col0 + j] = r;
+    } else {
+      ref::store(out_row, st.out_type, col0 + j, r);
+    }
+  }
+}
+
+bool quantize_multiplier(double real, std::int32_t& fixed_multiplier, std::int32_t& shift) noexcept {
+  fixed_multiplier = 0;
+  shift = 0;
+  if (!(real >= 0.0) || !std::isfinite(real)) return false;
+  if (real == 0.0) return true;
+  int e = 0;
+  const double q = std::frexp(real, &e);  // q in [0.5, 1)
+  auto q_fixed = static_cast<std::int64_t>(std::llround(q * 2147483648.0));
+  if (q_fixed == (std::int64_t{1} << 31)) {
+    q_fixed /= 2;
+    ++e;
+  }
+  if (e < -31) return true;  // flushes to zero, as TFLite
+  if (e > 30) {              // TFLite clamps; a real multiplier >= 2^30 is not a requantization scale
+    fixed_multiplier = INT32_MAX;
+    shift = 30;
+    return true;
+  }
+  fixed_multiplier = static_cast<std::int32_t>(q_fixed);
+  shift = e;
+  return true;
+}
+
+// ------------------------------------------------------------------------------------------
+// GEMM driver
+// ------------------------------------------------------------------------------------------
+void gemm(const gemm_args& g) {
+  if (g.m <= 0 || g.b == nullptr || g.b->n <= 0) return;
+  const int8_table& t = active_table();
+  const int mr = t.mr, np = t.np;
+  // Blocks: rows in multiples of the micro-kernel's, panels in multiples of its width.
+  const int row_blocks = (g.m + mr * 4 - 1) / (mr * 4);
+  const int panel_step = np * 4;
+  const int panel_blocks = (g.b->panels + panel_step - 1) / panel_step;
+  const int blocks = row_blocks * panel_blocks;
+  const int threads = std::min(num_threads(), blocks);
+  auto run = [&](int blk) {
+    const int rb = blk / panel_blocks, pbk = blk % panel_blocks;
+    const int m0 = rb * mr * 4, m1 = std::min(g.m, m0 + mr * 4);
+    const int p0 = pbk * panel_step, p1 = std::min(g.b->panels, p0 + panel_step);
+    t.gemm_rows(g, m0, m1, p0, p1);
+  };
+  if (threads > 1) {
+#if defined(_OPENMP)
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int blk = 0; blk < blocks; ++blk) run(blk);
+    return;
+#endif
+  }
+  for (int blk = 0; blk < blocks; ++blk) run(blk);
+}
+
+std::int32_t dot_s8s8(const std::int8_t* a, const std::int8_t* b, std::ptrdiff_t n) noexcept {
+  return active_table().dot_s8s8(a, b, n);
+}
+std::int32_t dot_u8s8(const std::uint8_t* a, const std::int8_t* b, std::ptrdiff_t n) noexcept {
+  return active_table().dot_u8s8(a, b, n);
+}
+void quantize_linear(const float* x, std::ptrdiff_t n, const float* scale, const std::int32_t* zp,
+                     std::ptrdiff_t channels, std::ptrdiff_t inner, void* y, dtype y_type) noexcept {
+  active_table().quantize_linear(x, n, scale, zp, channels, inner, y, y_type);
+}
+void dequantize_linear(const void* x, dtype x_type, std::ptrdiff_t n, const float* scale, const std::int32_t* zp,
+                       std::ptrdiff_t channels, std::ptrdiff_t inner, float* y) noexcept {
+  active_table().dequantize_linear(x, x_type, n, scale, zp, channels, inner, y);
+}
+void add_requantized(const void* a, std::int32_t za, float ma, const void* b, std::int32_t zb, float mb, dtype t,
+                     std::ptrdiff_t n, std::int32_t zy, std::int32_t qmin, std::int32_t qmax, void* y) noexcept {
+  active_table().add_requantized(a, za, ma, b, zb, mb, t, n, zy, qmin, qmax, y);
+}
+
+// ------------------------------------------------------------------------------------------
+// Convolution driver
+// ------------------------------------------------------------------------------------------
+namespace {
+
+/// NCHW -> NHWC (or back) for one image of `bytes`-sized elements.
+void transpose_image(const char* src, char* dst, int c, int hw, std::size_t bytes, bool to_nhwc) {
+  for (int ch = 0; ch < c; ++ch)
+    for (int i = 0; i < hw; ++i) {
+      const std::size_t nchw = (static_cast<std::size_t>(ch) * hw + i) * bytes;
+      const std::size_t nhwc = (static_cast<std::size_t>(i) * c + ch) * bytes;
+      if (to_nhwc) {
+        std::memcpy(dst + nhwc, src + nchw, bytes);
+      } else {
+        std::memcpy(dst + nchw, src + nhwc, bytes);
+      }
+    }
+}
+
+/// The stage of one group: per-channel arrays moved to the group's first channel.
+output_stage group_stage(const output_stage& st, int first) {
+  output_stage gs = st;
+  if (gs.bias) gs.bias += first * gs.bias_stride;
+  if (gs.multiplier) gs.multiplier += first * gs.multiplier_stride;
+  if (gs.fixed_multiplier) gs.fixed_multiplier += first * gs.fixed_stride;
+  if (gs.shift) gs.shift += first * gs.fixed_stride;
+  return gs;
+}
+
+constexpr int kConvRows = 64;  // output pixels per im2col block
+
+}  // namespace
+
+void conv(const packed_conv& w, const void* x, dtype xt, std::int32_t zx, layout in_layout, void* y,
+          layout out_layout, const output_stage& st) {
+  const conv_shape& s = w.shape;
+  const int oh_n = s.out_h(), ow_n = s.out_w();
+  if (s.batch <= 0 || oh_n <= 0 || ow_n <= 0) return;
+  const int8_table& t = active_table();
+  const std::size_t out_bytes = st.kind == requant_kind::none ? 4 : 1;
+  const std::ptrdiff_t in_image = std::ptrdiff_t{s.in_channels} * s.in_h * s.in_w;
+  const std::ptrdiff_t out_pixels = std::ptrdiff_t{oh_n} * ow_n;
+  const std::ptrdiff_t out_image = out_pixels * s.out_channels;
+
+  // NHWC views of the input and output (transposed copies when the layouts are NCHW).
+  std::vector<std::uint8_t> x_nhwc, y_nhwc;
+  const char* xin = static_cast<const char*>(x);
+  if (in_layout == layout::nchw && s.in_channels > 1) {
+    x_nhwc.resize(static_cast<std::size_t>(in_image * s.batch));
+    for (int b = 0; b < s.batch; ++b)
+      transpose_image(xin + b * in_image, reinterpret_cast<char*>(x_nhwc.data()) + b * in_image, s.in_channels,
+                      s.in_h * s.in_w, 1, true);
+    xin = reinterpret_cast<const char*>(x_nhwc.data());
+  }
+  char* yout = static_cast<char*>(y);
+  if (out_layout == layout::nchw && s.out_channels > 1) {
+    y_nhwc.resize(static_cast<std::size_t>(out_image * s.batch) * out_bytes);
+    yout = reinterpret_cast<char*>(y_nhwc.data());
+  }
+
+  const int threads = num_threads();
+  if (w.is_depthwise) {
+    const int tasks = s.batch * oh_n;
+    auto run = [&](int task) {
+      const int b = task / oh_n, oh = task % oh_n;
+      t.depthwise_rows(w, xin, xt, zx, b, oh, oh + 1, yout, st);
+    };
+#if defined(_OPENMP)
+#pragma omp parallel for num_threads(std::min(threads, tasks)) schedule(static) if (threads > 1)
+#endif
+    for (int task = 0; task < tasks; ++task) run(task);
+  } else {
+    const int cg = s.in_channels / s.groups, ocg = s.out_channels / s.groups;
+    const int kk = s.kernel_h * s.kernel_w * cg;
+    const bool direct = s.groups == 1 && s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 &&
+                        s.pad_top == 0 && s.pad_left == 0 && s.pad_bottom == 0 && s.pad_right == 0;
+    const int blocks_per_image = static_cast<int>((out_pixels + kConvRows - 1) / kConvRows);
+    const int tasks = s.batch * s.groups * blocks_per_image;
+    const std::uint8_t pad_byte = static_cast<std::uint8_t>(zx);
+    auto run = [&](int task, std::vector<std::uint8_t>& col) {
+      const int b = task / (s.groups * blocks_per_image);
+      const int rest = task % (s.groups * blocks_per_image);
+      const int g = rest / blocks_per_image, blk = rest % blocks_per_image;
+      const std::ptrdiff_t pix0 = std::ptrdiff_t{blk} * kConvRows;
+      const int rows = static_cast<int>(std::min<std::ptrdiff_t>(kConvRows, out_pixels - pix0));
+      const std::uint8_t* ximg = reinterpret_cast<const std::uint8_t*>(xin) + b * in_image;
+      gemm_args ga;
+      ga.m = rows;
+      ga.a_type = xt;
+      ga.za = &zx;
+      ga.za_stride = 0;
+      ga.b = &w.groups[static_cast<std::size_t>(g)];
+      ga.c = yout + ((b * out_pixels + pix0) * s.out_channels + std::ptrdiff_t{g} * ocg) * static_cast<std::ptrdiff_t>(out_bytes);
+      ga.ldc = s.out_channels;
+      ga.stage = group_stage(st, g * ocg);
+      if (direct) {
+        ga.a = ximg + pix0 * s.in_channels;
+        ga.lda = s.in_channels;
+      } else {
+        col.resize(static_cast<std::size_t>(kConvRows) * kk);
+        for (int r = 0; r < rows; ++r) {
+          const std::ptrdiff_t pix = pix0 + r;
+          const int oh = static_cast<int>(pix / ow_n), ow = static_cast<int>(pix % ow_n);
+          std::uint8_t* dst = col.data() + static_cast<std::size_t>(r) * kk;
+          for (int kh = 0; kh < s.kernel_h; ++kh) {
+            const int ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
+            for (int kw = 0; kw < s.kernel_w; ++kw, dst += cg) {
+              const int iw = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
+              if (ih < 0 || ih >= s.in_h || iw < 0 || iw >= s.in_w) {
+                std::memset(dst, pad_byte, static_cast<std::size_t>(cg));
+              } else {
+                std::memcpy(dst, ximg + (std::ptrdiff_t{ih} * s.in_w + iw) * s.in_channels + std::ptrdiff_t{g} * cg,
+                            static_cast<std::size_t>(cg));
+              }
+            }
+          }
+        }
+        ga.a = col.data();
+        ga.lda = kk;
+      }
+      t.gemm_rows(ga, 0, rows, 0, ga.b->panels);
+    };
+    if (threads > 1 && tasks > 1) {
+#if defined(_OPENMP)
+#pragma omp parallel num_threads(std::min(threads, tasks))
+      {
+        std::vector<std::uint8_t> col;
+#pragma omp for schedule(static)
+        for (int task = 0; task < tasks; ++task) run(task, col);
+      }
+#else
+      std::vector<std::uint8_t> col;
+      for (int task = 0; task < tasks; ++task) run(task, col);
+#endif
+    } else {
+      std::vector<std::uint8_t> col;
+      for (int task = 0; task < tasks; ++task) run(task, col);
+    }
+  }
+
+  if (!y_nhwc.empty()) {
+    for (int b = 0; b < s.batch; ++b)
+      transpose_image(yout + b * out_image * static_cast<std::ptrdiff_t>(out_bytes),
+                      static_cast<char*>(y) + b * out_image * static_cast<std::ptrdiff_t>(out_bytes), s.out_channels,
+                      static_cast<int>(out_pixels), out_bytes, false);
+  }
+}
+
+// ------------------------------------------------------------------------------------------
+// Pooling (plain loops; memory-bound)
+// ------------------------------------------------------------------------------------------
+namespace {
+template <class F>
+void pool(const conv_shape& s, layout l, F&& window) {
+  const int oh_n = s.out_h(), ow_n = s.out_w();
+  for (int b = 0; b < s.batch; ++b)
+    for (int c = 0; c < s.in_channels; ++c)
+      for (int oh = 0; oh < oh_n; ++oh)
+        for (int ow = 0; ow < ow_n; ++ow) {
+          auto in_index = [&](int ih, int iw) -> std::ptrdiff_t {
+            return l == layout::nchw ? ((std::ptrdiff_t{b} * s.in_channels + c) * s.in_h + ih) * s.in_w + iw
+                                     : ((std::ptrdiff_t{b} * s.in_h + ih) * s.in_w + iw) * s.in_channels + c;
+          };
+          const std::ptrdiff_t out = l == layout::nchw
+                                         ? ((std::ptrdiff_t{b} * s.in_channels + c) * oh_n + oh) * ow_n + ow
+                                         : ((std::ptrdiff_t{b} * oh_n + oh) * ow_n + ow) * s.in_channels + c;
+          window(oh, ow, in_index, out);
+        }
+}
+}  // namespace
+
+void max_pool(const conv_shape& s, const void* x, dtype t, layout l, void* y) noexcept {
+  pool(s, l, [&](int oh, int ow, auto in_index, std::ptrdiff_t out) {
+    std::int32_t best = t == dtype::u8 ? 0 : -128;
+    bool any = false;
+    for (int kh = 0; kh < s.kernel_h; ++kh)
+      for (int kw = 0; kw < s.kernel_w; ++kw) {
+        const int ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
+        const int iw = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
+        if (ih < 0 || ih >= s.in_h || iw < 0 || iw >= s.in_w) continue;
+        const std::int32_t v = ref::load(x, t, in_index(ih, iw));
+        best = any ? std::max(best, v) : v;
+        any = true;
+      }
+    ref::store(y, t, out, best);
+  });
+}
+
+void avg_pool(const conv_shape& s, const void* x, dtype t, layout l, bool count_include_pad, void* y) noexcept {
+  pool(s, l, [&](int oh, int ow, auto in_index, std::ptrdiff_t out) {
+    std::int64_t sum = 0, count = 0;
+    for (int kh = 0; kh < s.kernel_h; ++kh)
+      for (int kw = 0; kw < s.kernel_w; ++kw) {
+        const int ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
+        const int iw = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
+        const bool inside = ih >= 0 && ih < s.in_h && iw >= 0 && iw < s.in_w;
+        if (inside) sum += ref::load(x, t, in_index(ih, iw));
+        count += (inside || count_include_pad) ? 1 : 0;
+      }
+    if (count == 0) count = 1;
+    // sum / count rounded half to even, exactly.
+    const bool neg = sum < 0;
+    const std::uint64_t mag = static_cast<std::uint64_t>(neg ? -sum : sum);
+    std::uint64_t q = mag / static_cast<std::uint64_t>(count);
+    const std::uint64_t r = mag - q * static_cast<std::uint64_t>(count);
+    const std::uint64_t twice = 2 * r;
+    if (twice > static_cast<std::uint64_t>(count) || (twice == static_cast<std::uint64_t>(count) && (q & 1))) ++q;
+    const std::int64_t v = neg ? -static_cast<std::int64_t>(q) : static_cast<std::int64_t>(q);
+    ref::store(y, t, out, static_cast<std::int32_t>(v));
+  });
+}
+
+}  // namespace fixedq::kernels::int8

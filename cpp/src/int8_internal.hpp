@@ -1,0 +1,55 @@
+// fixedq int8 kernels: what the per-instruction-set translation units and the dispatcher
+// share (private to cpp/src).
+#pragma once
+
+#include <fixedq/kernels/int8/int8.hpp>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace fixedq::kernels::int8 {
+
+/// One path's kernels. gemm_rows computes rows [m0, m1) x panels [pb, pe) of a GEMM serially; depthwise_rows
+/// output rows [oh0, oh1) of image bi (NHWC in and out); the rest are whole operations.
+struct int8_table {
+  const char* name;
+  int mr;  ///< rows per micro-kernel
+  int np;  ///< panels per micro-kernel
+  void (*gemm_rows)(const gemm_args& g, int m0, int m1, int pb, int pe);
+  void (*depthwise_rows)(const packed_conv& w, const void* x_nhwc, dtype xt, std::int32_t zx, int bi, int oh0,
+                         int oh1, void* y_nhwc, const output_stage& st);
+  std::int32_t (*dot_s8s8)(const std::int8_t* a, const std::int8_t* b, std::ptrdiff_t n);
+  std::int32_t (*dot_u8s8)(const std::uint8_t* a, const std::int8_t* b, std::ptrdiff_t n);
+  void (*quantize_linear)(const float* x, std::ptrdiff_t n, const float* scale, const std::int32_t* zp,
+                          std::ptrdiff_t channels, std::ptrdiff_t inner, void* y, dtype t);
+  void (*dequantize_linear)(const void* x, dtype t, std::ptrdiff_t n, const float* scale, const std::int32_t* zp,
+                            std::ptrdiff_t channels, std::ptrdiff_t inner, float* y);
+  void (*add_requantized)(const void* a, std::int32_t za, float ma, const void* b, std::int32_t zb, float mb,
+                          dtype t, std::ptrdiff_t n, std::int32_t zy, std::int32_t qmin, std::int32_t qmax,
+                          void* y);
+};
+
+/// The fixed-point output stages (and any other), one row: bias, requantization, store.
+/// Baseline code (cpp/src/int8_common.cpp), shared by every path.
+void requantize_row_generic(const output_stage& st, const std::int32_t* acc, int col0, int ncols,
+                            void* out_row) noexcept;
+
+/// The table of the path in use (int8_dispatch.cpp).
+const int8_table& active_table() noexcept;
+
+#if defined(FIXEDQ_KERNELS_X86)
+/// The avx_vnni kernels built with the EVEX encoding (AVX512-VL + VNNI): a test twin, not a
+/// registered path; set_isa("avx_vnni_evex") selects it where AVX-512 VNNI runs.
+namespace avx_vnni_evex {
+const int8_table& table() noexcept;
+}
+#endif
+
+#define FIXEDQ_INT8_PATH(name, arch, what) \
+  namespace name {                         \
+  const int8_table& table() noexcept;      \
+  }
+#include <fixedq/kernels/int8/registry.inc>
+#undef FIXEDQ_INT8_PATH
+
+}  // namespace fixedq::kernels::int8
