@@ -32,3 +32,7 @@ def test_find_package_from_python_package(tmp_path: Path) -> None:
     out = run([str(binary)])
     assert out.startswith("fixedq_consumer: fixedq 0.1.0")
     assert out.rstrip().endswith("ok")
+    # fixedq::kernels: the static kernels library shipped in the wheel, through find_package.
+    out = run([str(build / "fixedq_consumer_kernels")])
+    assert out.startswith("fixedq_consumer_kernels: int8 path ")
+    assert out.rstrip().endswith("ok")
