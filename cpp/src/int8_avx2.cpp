@@ -33,44 +33,44 @@ inline __m256i fold(__m256i q0, __m256i q1) {
   return _mm256_permute4x64_epi64(_mm256_hadd_epi32(q0, q1), 0xD8);
 }
 
-template <bool ASigned, int Rows>
-void micro_fixed(const std::uint8_t* a, std::ptrdiff_t lda, int k, const std::int8_t* panel, std::int32_t* acc) {
-  constexpr std::uint32_t flip = ASigned ? 0x80808080u : 0u;
-  __m256i c[Rows][4];
-  for (int r = 0; r < Rows; ++r)
-    for (int q = 0; q < 4; ++q) c[r][q] = _mm256_setzero_si256();
-  const int groups = (k + 3) / 4;
-  const int full = k / 4;
-  for (int g = 0; g < groups; ++g) {
-    __m256i x[Rows];
+struct kernel {
+  static constexpr int max_rows = kMR;
+  static constexpr int max_panels = kNP;
+  template <bool ASigned, int Rows, int NP>
+  static void run(const std::uint8_t* a, std::ptrdiff_t lda, int k, const std::int8_t* panel,
+                  std::ptrdiff_t panel_bytes, std::int32_t* acc) {
+    (void)panel_bytes;  // one panel per call
+    constexpr std::uint32_t flip = ASigned ? 0x80808080u : 0u;
+    __m256i c[Rows][4];
+    for (int r = 0; r < Rows; ++r)
+      for (int q = 0; q < 4; ++q) c[r][q] = _mm256_setzero_si256();
+    const int groups = (k + 3) / 4;
+    const int full = k / 4;
+    for (int g = 0; g < groups; ++g) {
+      __m256i x[Rows];
+      for (int r = 0; r < Rows; ++r) {
+        const std::uint32_t w = g < full ? load_word(a + r * lda + 4 * g) : tail_word(a + r * lda, k);
+        x[r] = widen_a(w ^ flip);
+      }
+      const std::int8_t* bg = panel + g * 64;
+      for (int q = 0; q < 4; ++q) {
+        const __m256i wq =
+            _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(bg + 16 * q)));
+        for (int r = 0; r < Rows; ++r) c[r][q] = _mm256_add_epi32(c[r][q], _mm256_madd_epi16(wq, x[r]));
+      }
+    }
     for (int r = 0; r < Rows; ++r) {
-      const std::uint32_t w = g < full ? load_word(a + r * lda + 4 * g) : tail_word(a + r * lda, k);
-      x[r] = widen_a(w ^ flip);
-    }
-    const std::int8_t* bg = panel + g * 64;
-    for (int q = 0; q < 4; ++q) {
-      const __m256i wq =
-          _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(bg + 16 * q)));
-      for (int r = 0; r < Rows; ++r) c[r][q] = _mm256_add_epi32(c[r][q], _mm256_madd_epi16(wq, x[r]));
+      std::int32_t* o = acc + r * kNP * panel_width;
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(o), fold(c[r][0], c[r][1]));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + 8), fold(c[r][2], c[r][3]));
     }
   }
-  for (int r = 0; r < Rows; ++r) {
-    std::int32_t* o = acc + r * kNP * panel_width;
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(o), fold(c[r][0], c[r][1]));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + 8), fold(c[r][2], c[r][3]));
-  }
-}
+};
 
 template <bool ASigned>
 void micro(const std::uint8_t* a, std::ptrdiff_t lda, int rows, int k, const std::int8_t* panel,
            std::ptrdiff_t panel_bytes, int np, std::int32_t* acc) {
-  (void)panel_bytes;
-  (void)np;
-  switch (rows) {
-    case 1: return micro_fixed<ASigned, 1>(a, lda, k, panel, acc);
-    case 2: return micro_fixed<ASigned, 2>(a, lda, k, panel, acc);
-    default: return micro_fixed<ASigned, 3>(a, lda, k, panel, acc);
-  }
+  run_micro<kernel, ASigned>(a, lda, rows, k, panel, panel_bytes, np, acc);
 }
 
 }  // namespace

@@ -20,61 +20,46 @@ constexpr int kNP = 2;
 
 #include <fixedq/kernels/int8/micro_support.inc>
 
-template <bool ASigned, int Rows, int NP>
-void micro_fixed(const std::uint8_t* a, std::ptrdiff_t lda, int k, const std::int8_t* panel,
-                 std::ptrdiff_t panel_bytes, std::int32_t* acc) {
-  constexpr std::uint32_t flip = ASigned ? 0x80808080u : 0u;
-  __m512i c[Rows][NP];
-  for (int r = 0; r < Rows; ++r)
-    for (int q = 0; q < NP; ++q) c[r][q] = _mm512_setzero_si512();
-  const int full = k / 4;
-  const std::int8_t* b0 = panel;
-  const std::int8_t* b1 = panel + panel_bytes;
-  for (int g = 0; g < full; ++g) {
-    const __m512i w0 = _mm512_loadu_si512(b0 + g * 64);
-    const __m512i w1 = NP > 1 ? _mm512_loadu_si512(b1 + g * 64) : w0;
-    for (int r = 0; r < Rows; ++r) {
-      const __m512i x = _mm512_set1_epi32(static_cast<int>(load_word(a + r * lda + 4 * g) ^ flip));
-      c[r][0] = _mm512_dpbusd_epi32(c[r][0], x, w0);
-      if (NP > 1) c[r][NP - 1] = _mm512_dpbusd_epi32(c[r][NP - 1], x, w1);
+struct kernel {
+  static constexpr int max_rows = kMR;
+  static constexpr int max_panels = kNP;
+  template <bool ASigned, int Rows, int NP>
+  static void run(const std::uint8_t* a, std::ptrdiff_t lda, int k, const std::int8_t* panel,
+                  std::ptrdiff_t panel_bytes, std::int32_t* acc) {
+    constexpr std::uint32_t flip = ASigned ? 0x80808080u : 0u;
+    __m512i c[Rows][NP];
+    for (int r = 0; r < Rows; ++r)
+      for (int q = 0; q < NP; ++q) c[r][q] = _mm512_setzero_si512();
+    const int full = k / 4;
+    const std::int8_t* b0 = panel;
+    const std::int8_t* b1 = panel + panel_bytes;
+    for (int g = 0; g < full; ++g) {
+      const __m512i w0 = _mm512_loadu_si512(b0 + g * 64);
+      const __m512i w1 = NP > 1 ? _mm512_loadu_si512(b1 + g * 64) : w0;
+      for (int r = 0; r < Rows; ++r) {
+        const __m512i x = _mm512_set1_epi32(static_cast<int>(load_word(a + r * lda + 4 * g) ^ flip));
+        c[r][0] = _mm512_dpbusd_epi32(c[r][0], x, w0);
+        if (NP > 1) c[r][NP - 1] = _mm512_dpbusd_epi32(c[r][NP - 1], x, w1);
+      }
     }
-  }
-  if (k & 3) {  // the last, partial group: padded B rows are zero, so A's padding is free
-    const __m512i w0 = _mm512_loadu_si512(b0 + full * 64);
-    const __m512i w1 = NP > 1 ? _mm512_loadu_si512(b1 + full * 64) : w0;
-    for (int r = 0; r < Rows; ++r) {
-      const __m512i x = _mm512_set1_epi32(static_cast<int>(tail_word(a + r * lda, k) ^ flip));
-      c[r][0] = _mm512_dpbusd_epi32(c[r][0], x, w0);
-      if (NP > 1) c[r][NP - 1] = _mm512_dpbusd_epi32(c[r][NP - 1], x, w1);
+    if (k & 3) {  // the last, partial group: padded B rows are zero, so A's padding is free
+      const __m512i w0 = _mm512_loadu_si512(b0 + full * 64);
+      const __m512i w1 = NP > 1 ? _mm512_loadu_si512(b1 + full * 64) : w0;
+      for (int r = 0; r < Rows; ++r) {
+        const __m512i x = _mm512_set1_epi32(static_cast<int>(tail_word(a + r * lda, k) ^ flip));
+        c[r][0] = _mm512_dpbusd_epi32(c[r][0], x, w0);
+        if (NP > 1) c[r][NP - 1] = _mm512_dpbusd_epi32(c[r][NP - 1], x, w1);
+      }
     }
+    for (int r = 0; r < Rows; ++r)
+      for (int q = 0; q < NP; ++q) _mm512_store_si512(acc + r * kNP * panel_width + q * panel_width, c[r][q]);
   }
-  for (int r = 0; r < Rows; ++r)
-    for (int q = 0; q < NP; ++q) _mm512_store_si512(acc + r * kNP * panel_width + q * panel_width, c[r][q]);
-}
-
-template <bool ASigned, int NP>
-void micro_np(const std::uint8_t* a, std::ptrdiff_t lda, int rows, int k, const std::int8_t* panel,
-              std::ptrdiff_t panel_bytes, std::int32_t* acc) {
-  switch (rows) {
-    case 1: return micro_fixed<ASigned, 1, NP>(a, lda, k, panel, panel_bytes, acc);
-    case 2: return micro_fixed<ASigned, 2, NP>(a, lda, k, panel, panel_bytes, acc);
-    case 3: return micro_fixed<ASigned, 3, NP>(a, lda, k, panel, panel_bytes, acc);
-    case 4: return micro_fixed<ASigned, 4, NP>(a, lda, k, panel, panel_bytes, acc);
-    case 5: return micro_fixed<ASigned, 5, NP>(a, lda, k, panel, panel_bytes, acc);
-    case 6: return micro_fixed<ASigned, 6, NP>(a, lda, k, panel, panel_bytes, acc);
-    case 7: return micro_fixed<ASigned, 7, NP>(a, lda, k, panel, panel_bytes, acc);
-    default: return micro_fixed<ASigned, 8, NP>(a, lda, k, panel, panel_bytes, acc);
-  }
-}
+};
 
 template <bool ASigned>
 void micro(const std::uint8_t* a, std::ptrdiff_t lda, int rows, int k, const std::int8_t* panel,
            std::ptrdiff_t panel_bytes, int np, std::int32_t* acc) {
-  if (np > 1) {
-    micro_np<ASigned, 2>(a, lda, rows, k, panel, panel_bytes, acc);
-  } else {
-    micro_np<ASigned, 1>(a, lda, rows, k, panel, panel_bytes, acc);
-  }
+  run_micro<kernel, ASigned>(a, lda, rows, k, panel, panel_bytes, np, acc);
 }
 
 }  // namespace

@@ -31,50 +31,40 @@ namespace {
 constexpr int kMR = 3;
 constexpr int kNP = 2;
 
-template <bool ASigned, int Rows, int NP>
-void micro_fixed(const std::uint8_t* a, std::ptrdiff_t lda, int k, const std::int8_t* panel,
-                 std::ptrdiff_t panel_bytes, std::int32_t* acc) {
-  constexpr std::uint32_t flip = ASigned ? 0x80808080u : 0u;
-  constexpr int H = 2 * NP;  // ymm halves: panel 0 cols 0-7, 8-15, panel 1 ...
-  __m256i c[Rows][H];
-  for (int r = 0; r < Rows; ++r)
-    for (int h = 0; h < H; ++h) c[r][h] = _mm256_setzero_si256();
-  const int groups = (k + 3) / 4, full = k / 4;
-  for (int g = 0; g < groups; ++g) {
-    __m256i x[Rows];
-    for (int r = 0; r < Rows; ++r) {
-      const std::uint32_t w = g < full ? load_word(a + r * lda + 4 * g) : tail_word(a + r * lda, k);
-      x[r] = _mm256_set1_epi32(static_cast<int>(w ^ flip));
+struct kernel {
+  static constexpr int max_rows = kMR;
+  static constexpr int max_panels = kNP;
+  template <bool ASigned, int Rows, int NP>
+  static void run(const std::uint8_t* a, std::ptrdiff_t lda, int k, const std::int8_t* panel,
+                  std::ptrdiff_t panel_bytes, std::int32_t* acc) {
+    constexpr std::uint32_t flip = ASigned ? 0x80808080u : 0u;
+    constexpr int H = 2 * NP;  // ymm halves: panel 0 cols 0-7, 8-15, panel 1 ...
+    __m256i c[Rows][H];
+    for (int r = 0; r < Rows; ++r)
+      for (int h = 0; h < H; ++h) c[r][h] = _mm256_setzero_si256();
+    const int groups = (k + 3) / 4, full = k / 4;
+    for (int g = 0; g < groups; ++g) {
+      __m256i x[Rows];
+      for (int r = 0; r < Rows; ++r) {
+        const std::uint32_t w = g < full ? load_word(a + r * lda + 4 * g) : tail_word(a + r * lda, k);
+        x[r] = _mm256_set1_epi32(static_cast<int>(w ^ flip));
+      }
+      for (int h = 0; h < H; ++h) {
+        const std::int8_t* bp = panel + (h / 2) * panel_bytes + g * 64 + (h % 2) * 32;
+        const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bp));
+        for (int r = 0; r < Rows; ++r) c[r][h] = FIXEDQ_DPBUSD256(c[r][h], x[r], wv);
+      }
     }
-    for (int h = 0; h < H; ++h) {
-      const std::int8_t* bp = panel + (h / 2) * panel_bytes + g * 64 + (h % 2) * 32;
-      const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bp));
-      for (int r = 0; r < Rows; ++r) c[r][h] = FIXEDQ_DPBUSD256(c[r][h], x[r], wv);
-    }
+    for (int r = 0; r < Rows; ++r)
+      for (int h = 0; h < H; ++h)
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + r * kNP * panel_width + h * 8), c[r][h]);
   }
-  for (int r = 0; r < Rows; ++r)
-    for (int h = 0; h < H; ++h)
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + r * kNP * panel_width + h * 8), c[r][h]);
-}
-
-template <bool ASigned, int NP>
-void micro_np(const std::uint8_t* a, std::ptrdiff_t lda, int rows, int k, const std::int8_t* panel,
-              std::ptrdiff_t panel_bytes, std::int32_t* acc) {
-  switch (rows) {
-    case 1: return micro_fixed<ASigned, 1, NP>(a, lda, k, panel, panel_bytes, acc);
-    case 2: return micro_fixed<ASigned, 2, NP>(a, lda, k, panel, panel_bytes, acc);
-    default: return micro_fixed<ASigned, 3, NP>(a, lda, k, panel, panel_bytes, acc);
-  }
-}
+};
 
 template <bool ASigned>
 void micro(const std::uint8_t* a, std::ptrdiff_t lda, int rows, int k, const std::int8_t* panel,
            std::ptrdiff_t panel_bytes, int np, std::int32_t* acc) {
-  if (np > 1) {
-    micro_np<ASigned, 2>(a, lda, rows, k, panel, panel_bytes, acc);
-  } else {
-    micro_np<ASigned, 1>(a, lda, rows, k, panel, panel_bytes, acc);
-  }
+  run_micro<kernel, ASigned>(a, lda, rows, k, panel, panel_bytes, np, acc);
 }
 
 }  // namespace
