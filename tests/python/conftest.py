@@ -132,3 +132,34 @@ def raw_edges(fmt: Format) -> list[int]:
     vals = {lo, lo + 1, lo + 2, hi, hi - 1, hi - 2, -1, 0, 1, 2, -2, half, -half, half + 1, -half - 1,
             fmt.scale, -fmt.scale, fmt.scale + half, -fmt.scale - half, 3 * half, -3 * half}
     return sorted(v for v in vals if lo <= v <= hi)
+
+
+# ---------------------------------------------------------------------------------------------
+# Emulated CPUs: every test function, a deterministic sample of its parameter sets
+# ---------------------------------------------------------------------------------------------
+# Under qemu (CI's isa-emulation stage) Python runs ~15x slower, and the 8,000+ parameter sets
+# of the native run would take most of an hour. With FIXEDQ_TEST_PARAM_SAMPLE=N every test
+# function still runs, on at most N of its parameter sets, spread evenly over the list (so
+# every format and policy family is reached across the functions). Natively, unset: all run.
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    sample = os.environ.get("FIXEDQ_TEST_PARAM_SAMPLE")
+    if not sample:
+        return
+    limit = int(sample)
+    if limit < 1:
+        raise pytest.UsageError(f"FIXEDQ_TEST_PARAM_SAMPLE must be a positive integer, got {sample!r}")
+    groups: dict[tuple[str, str], list[pytest.Item]] = {}
+    for item in items:
+        name = getattr(item, "originalname", None) or item.name
+        groups.setdefault((str(item.path), name), []).append(item)
+    keep: set[int] = set()
+    for group in groups.values():
+        if len(group) <= limit:
+            keep.update(id(item) for item in group)
+        else:
+            step = len(group) / limit
+            keep.update(id(group[int(i * step)]) for i in range(limit))
+    deselected = [item for item in items if id(item) not in keep]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if id(item) in keep]
