@@ -195,7 +195,9 @@ std::size_t entropy_search_onnxruntime(const std::int64_t* bins, std::size_t nbi
   for (std::size_t j = 0; j < nbins; ++j) cum[j + 1] = cum[j] + static_cast<double>(bins[j]);
   const double inf = std::numeric_limits<double>::infinity();
   std::vector<double> kl;
-  std::vector<double> p, q;
+  std::vector<double> p;
+  std::vector<double> level_value, level_mass, level_nonzeros, level_zeros;
+  const double log_eps = std::log(eps);
   for (std::size_t i = half; i <= zero; ++i) {
     const std::size_t s = zero - i;
     const std::size_t e = std::min(zero + i + 1, nbins);
@@ -204,49 +206,69 @@ std::size_t entropy_search_onnxruntime(const std::int64_t* bins, std::size_t nbi
     p[0] += cum[s];
     p[len - 1] += cum[nbins] - cum[e];
     const std::size_t merged = len / levels;
-    q.assign(len, 0.0);
-    if (merged > 0) {
-      for (std::size_t k = 0; k < levels; ++k) {
-        const std::size_t a = s + k * merged;
-        double sum = cum[a + merged] - cum[a];
-        if (k + 1 == levels) sum += cum[e] - cum[s + levels * merged];
-        double norm = 0.0;
-        for (std::size_t j = k * merged; j < (k + 1) * merged; ++j) norm += p[j] != 0.0 ? 1.0 : 0.0;
-        if (norm != 0.0) {
-          const double v = std::floor(sum / norm);  // ONNX Runtime stores it in an int64 array
-          for (std::size_t j = k * merged; j < (k + 1) * merged; ++j) q[j] = v;
-        }
+    // Per level of Q: its value (floor(level sum / non-zeros of P): ONNX Runtime's int64 array),
+    // and the mass, non-zero and zero counts of P over the level's bins. Bins past
+    // levels * merged form one more group (index `levels`) where Q is 0.
+    level_value.assign(levels + 1, 0.0);
+    level_mass.assign(levels + 1, 0.0);
+    level_nonzeros.assign(levels + 1, 0.0);
+    level_zeros.assign(levels + 1, 0.0);
+    double zeros_p = 0.0, sum_p = 0.0, plogp = 0.0;
+    for (std::size_t k = 0; k <= levels; ++k) {
+      const std::size_t a = k < levels ? k * merged : levels * merged;
+      const std::size_t b = k < levels ? a + merged : len;
+      double mass = 0.0, nonzeros = 0.0;
+      for (std::size_t j = a; j < b; ++j) {
+        mass += p[j];
+        nonzeros += p[j] != 0.0 ? 1.0 : 0.0;
+      }
+      level_mass[k] = mass;
+      level_nonzeros[k] = nonzeros;
+      level_zeros[k] = static_cast<double>(b - a) - nonzeros;
+      zeros_p += level_zeros[k];
+      sum_p += mass;
+      if (k < levels && nonzeros != 0.0) {
+        double qsum = cum[s + b] - cum[s + a];  // Q is built from the slice without outliers
+        if (k + 1 == levels) qsum += cum[e] - cum[s + levels * merged];
+        level_value[k] = std::floor(qsum / nonzeros);
       }
     }
-    // Smoothing, then KL of the normalised distributions. Smoothing keeps each sum unchanged.
-    auto smooth = [eps](std::vector<double>& d, double& sum) {
-      std::size_t zeros = 0;
-      sum = 0.0;
-      for (double v : d) {
-        zeros += v == 0.0;
-        sum += v;
-      }
-      const std::size_t nonzeros = d.size() - zeros;
-      if (nonzeros == 0) return false;
-      const double eps1 = eps * static_cast<double>(zeros) / static_cast<double>(nonzeros);
-      if (!(eps1 < 1.0)) return false;
-      for (double& v : d) {
-        v = v == 0.0 ? eps : v - eps1;
-        if (!(v > 0.0)) return false;
-      }
-      return true;
-    };
-    double sp = 0.0, sq = 0.0;
-    if (!smooth(p, sp) || !smooth(q, sq)) {
+    // Smoothing (ONNX Runtime's smooth_distribution): zeros become eps, non-zeros lose
+    // eps * zeros / non-zeros; the sums do not change. All-zero or non-positive: +inf.
+    const double nonzeros_p = static_cast<double>(len) - zeros_p;
+    double zeros_q = 0.0, sum_q = 0.0;
+    for (std::size_t k = 0; k <= levels; ++k) {
+      const double width = k < levels ? static_cast<double>(merged) : level_zeros[k] + level_nonzeros[k];
+      if (level_value[k] == 0.0) zeros_q += width;
+      sum_q += level_value[k] * width;
+    }
+    const double nonzeros_q = static_cast<double>(len) - zeros_q;
+    if (nonzeros_p == 0.0 || nonzeros_q == 0.0) {
       kl.push_back(inf);
       continue;
     }
-    double acc = 0.0;
-    for (std::size_t j = 0; j < len; ++j) {
-      const double pj = p[j] / sp;
-      acc += pj * std::log(pj / (q[j] / sq));
+    const double eps1p = eps * zeros_p / nonzeros_p;
+    const double eps1q = eps * zeros_q / nonzeros_q;
+    if (!(eps1p < 1.0) || !(eps1q < 1.0)) {
+      kl.push_back(inf);
+      continue;
     }
-    kl.push_back(acc);
+    // sum P_s log P_s: one log per non-zero bin of P.
+    for (std::size_t j = 0; j < len; ++j) {
+      if (p[j] != 0.0) {
+        const double v = p[j] - eps1p;
+        plogp += v * std::log(v);
+      }
+    }
+    plogp += zeros_p * eps * log_eps;
+    // sum P_s log Q_s: Q_s is constant over a level, so one log per level.
+    double plogq = 0.0;
+    for (std::size_t k = 0; k <= levels; ++k) {
+      const double mass_s = level_mass[k] - eps1p * level_nonzeros[k] + eps * level_zeros[k];
+      const double q_s = level_value[k] != 0.0 ? level_value[k] - eps1q : eps;
+      plogq += mass_s * (level_value[k] != 0.0 ? std::log(q_s) : log_eps);
+    }
+    kl.push_back((plogp - plogq) / sum_p - std::log(sum_p) + std::log(sum_q));
   }
   if (kl.empty()) return zero;
   if (kl_out != nullptr) std::copy(kl.begin(), kl.end(), kl_out);
