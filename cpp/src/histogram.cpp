@@ -18,34 +18,38 @@ template <class T>
 value_range range_impl(const T* x, std::size_t n) {
   constexpr std::size_t lanes = 16;
   constexpr T inf = std::numeric_limits<T>::infinity();
-  constexpr T big = std::numeric_limits<T>::max();
-  T mn[lanes], mx[lanes];
-  int bad[lanes];
+  // nan[k] accumulates v - v: 0 for finite values, NaN for NaN and +-inf (and stays NaN).
+  T mn[lanes], mx[lanes], nan[lanes];
   for (std::size_t k = 0; k < lanes; ++k) {
     mn[k] = inf;
     mx[k] = -inf;
-    bad[k] = 0;
+    nan[k] = 0;
   }
   std::size_t i = 0;
   for (; i + lanes <= n; i += lanes) {
+    // Independent lanes: a compare-and-select per lane, vectorised at the baseline ISA (the
+    // select keeps min/max semantics exact; NaN is caught by nan[] instead).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC ivdep
+#endif
     for (std::size_t k = 0; k < lanes; ++k) {
       const T v = x[i + k];
       mn[k] = v < mn[k] ? v : mn[k];
       mx[k] = v > mx[k] ? v : mx[k];
-      bad[k] |= !(std::fabs(v) <= big);  // NaN and +-inf
+      nan[k] += v - v;
     }
   }
   for (; i < n; ++i) {
     const T v = x[i];
     mn[0] = v < mn[0] ? v : mn[0];
     mx[0] = v > mx[0] ? v : mx[0];
-    bad[0] |= !(std::fabs(v) <= big);
+    nan[0] += v - v;
   }
   value_range r{static_cast<double>(inf), static_cast<double>(-inf), 0.0, true};
   for (std::size_t k = 0; k < lanes; ++k) {
     r.min = std::min(r.min, static_cast<double>(mn[k]));
     r.max = std::max(r.max, static_cast<double>(mx[k]));
-    if (bad[k]) r.finite = false;
+    if (nan[k] != nan[k]) r.finite = false;
   }
   if (n > 0) r.absmax = std::max(std::fabs(r.min), std::fabs(r.max));
   return r;
