@@ -167,3 +167,12 @@ def test_stubs_cover_the_public_api() -> None:
     stub = (Path(fq.__file__).parent / "__init__.pyi").read_text(encoding="utf-8")
     for name in fq.__all__:
         assert name in stub, name
+
+
+@pytest.mark.parametrize("module", ["_schemes", "_prune", "_calibrate"])
+def test_docstring_examples_run(module: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(f"fixedq.quant.{module}"), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

@@ -561,8 +561,8 @@ def quantize(x: Any, scheme: str, *, bits: int | None = None, axis: int | None =
     >>> import numpy as np
     >>> from fixedq.quant import quantize
     >>> q = quantize(np.array([-1.0, 0.0, 0.5, 2.0]), "affine")
-    >>> q.codes, float(q.params["scale"]), int(q.params["zero_point"])
-    (array([  0,  85, 128, 255], dtype=uint8), 0.011764705882352941, 85)
+    >>> q.codes, float(q.params["scale"]), int(q.params["zero_point"])  # 0.5 / scale = 42.5: ties to even
+    (array([  0,  85, 127, 255], dtype=uint8), 0.011764705882352941, 85)
     """
     if not isinstance(scheme, str):
         raise TypeError(f"scheme must be a str, one of {SCHEMES}, got {type(scheme).__name__}")
