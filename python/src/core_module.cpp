@@ -46,6 +46,9 @@
 
 namespace py = pybind11;
 
+// Defined in quant_module.cpp: the submodule _core.quant (calibration kernels).
+void fixedq_register_quant(py::module_& parent);
+
 namespace {
 
 constexpr bool same_string(const char* a, const char* b) {
@@ -177,6 +180,7 @@ PYBIND11_MODULE(_core, m, py::mod_gil_not_used()) {
     m.attr("__version__") = FIXEDQ_VERSION_STRING;
     // The scalar types / NumPy dtypes Fixed8_8 ... Q31 and the policy hooks (raw C API).
     if (fixedq_register_dtypes(m.ptr()) < 0) throw py::error_already_set();
+    fixedq_register_quant(m);
 
     m.def("build_info", &build_info, R"doc(
 Describe how this extension module was built.
