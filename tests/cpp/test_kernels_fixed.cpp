@@ -147,6 +147,93 @@ void check_format(const k::fixed_kernel_table& t, int fmt, const char* name) {
   }
 }
 
+/// The divide kernel on inputs chosen for it (where it computes in doubles, the quotient
+/// rounded to an integer is one too large about half the time and must be corrected): the
+/// 8-bit format on every pair; the others on edge values crossed (denominators +-1, +-2^k,
+/// 2^k +- 1, the extremes, 0), every numerator of the 16-bit formats over a few denominators,
+/// quotients just beside an integer, and exact ties k + 1/2 of both parities; also in place.
+template <int Bits, int F>
+void check_divide(const k::fixed_kernel_table& t, int fmt, const char* name) {
+  using Raw = typename raw_int<Bits>::type;
+  constexpr long long lo = std::numeric_limits<Raw>::lowest(), hi = std::numeric_limits<Raw>::max();
+  std::mt19937_64 gen(test_seed() ^ static_cast<std::uint64_t>(fmt * 104729 + 1));
+  std::vector<Raw> a, b;
+  const auto add = [&](long long x, long long y) {
+    if (x >= lo && x <= hi && y >= lo && y <= hi) {
+      a.push_back(static_cast<Raw>(x));
+      b.push_back(static_cast<Raw>(y));
+    }
+  };
+  if constexpr (Bits == 8) {
+    for (long long x = lo; x <= hi; ++x) {
+      for (long long y = lo; y <= hi; ++y) add(x, y);
+    }
+  } else {
+    std::vector<long long> edges = {lo, lo + 1, lo + 2, hi, hi - 1, hi - 2, 0, 1, -1, 2, -2, 3, -3, 5, -5, 7, -7};
+    for (int s = 2; s < Bits - 1; ++s) {
+      const long long p = 1LL << s;
+      for (long long v : {p, p - 1, p + 1}) {
+        edges.push_back(v);
+        edges.push_back(-v);
+      }
+    }
+    for (long long x : edges) {
+      for (long long y : edges) add(x, y);
+    }
+    std::uniform_int_distribution<long long> any(lo, hi);
+    const auto nonzero = [&] {  // full range or shifted down, never 0
+      long long y = 0;
+      while (y == 0) y = any(gen) >> (gen() % Bits);
+      return y;
+    };
+    if constexpr (Bits == 16) {
+      std::vector<long long> dens = {1, -1, 2, -2, 3, -3, 0, lo, hi, 255, -256, 1LL << F};
+      for (int j = 0; j < 8; ++j) dens.push_back(nonzero());
+      for (long long y : dens) {
+        for (long long x = lo; x <= hi; ++x) add(x, y);
+      }
+    }
+    for (int j = 0; j < 20000; ++j) {
+      // a * 2^F / b next to an integer: a = round(near * b / 2^F) + {-1, 0, 1}.
+      const long long y = nonzero();
+      const long long near = any(gen) >> (gen() % Bits);
+      const long long x = static_cast<long long>(std::llround(std::ldexp(static_cast<double>(near * y), -F)));
+      for (long long dx = -1; dx <= 1; ++dx) add(x + dx, y);
+      // a * 2^F / b = k + 1/2 exactly: b = 2^(F+1) * c, a = (2k + 1) * c.
+      const long long c = nonzero() >> (F + 1);
+      if (c != 0) {
+        const long long odd = 2 * (any(gen) >> (gen() % Bits)) + 1;
+        for (long long sgn : {1LL, -1LL}) add(sgn * odd * c, c * (1LL << (F + 1)));
+      }
+    }
+  }
+  const std::size_t n = a.size();
+  std::vector<Raw> out(n);
+  for (int policy = 0; policy < k::num_policies; ++policy) {
+    with_policy(policy, [&](auto rt, auto ot) {
+      using T = fixedq::Fixed<Bits - F, F, decltype(rt), decltype(ot)>;
+      int want = 0;
+      const int got = t.divide[fmt][policy](a.data(), b.data(), out.data(), static_cast<std::ptrdiff_t>(n));
+      for (std::size_t i = 0; i < n; ++i) {
+        const auto r = d::divide_into<T>(T::from_raw(a[i]), T::from_raw(b[i]));
+        if (r.st == d::status::overflow) want |= k::flag_overflow;
+        if (r.st == d::status::divide_by_zero) want |= k::flag_divide_by_zero;
+        ASSERT_EQ(out[i], r.raw) << t.isa << " " << name << " divide policy " << policy << ": a=0x" << std::hex
+                                 << +a[i] << " b=0x" << +b[i] << " (FIXEDQ_TEST_SEED=" << std::dec << test_seed()
+                                 << ")";
+      }
+      ASSERT_EQ(got, want) << t.isa << " " << name << " divide flags, policy " << policy;
+      // In place (out is a, then out is b): the same bits and flags.
+      std::vector<Raw> in_place = a;
+      ASSERT_EQ(t.divide[fmt][policy](in_place.data(), b.data(), in_place.data(), static_cast<std::ptrdiff_t>(n)), want);
+      ASSERT_TRUE(in_place == out) << t.isa << " " << name << " divide in place of a, policy " << policy;
+      in_place = b;
+      ASSERT_EQ(t.divide[fmt][policy](a.data(), in_place.data(), in_place.data(), static_cast<std::ptrdiff_t>(n)), want);
+      ASSERT_TRUE(in_place == out) << t.isa << " " << name << " divide in place of b, policy " << policy;
+    });
+  }
+}
+
 class FixedKernels : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(FixedKernels, MatchTheScalarCoreBitForBit) {
@@ -159,6 +246,18 @@ TEST_P(FixedKernels, MatchTheScalarCoreBitForBit) {
   check_format<32, 31>(*t, k::q31_format, "Q31");
   check_format<32, 16>(*t, k::fixed16_16_format, "Fixed16_16");
   check_format<32, 8>(*t, k::fixed24_8_format, "Fixed24_8");
+}
+
+TEST_P(FixedKernels, DivideEdgesMatchTheScalarCoreBitForBit) {
+  const k::fixed_kernel_table* t = k::fixed_kernels_for(GetParam());
+  if (t == nullptr) GTEST_SKIP() << "this CPU (or build) lacks " << GetParam();
+  std::printf("kernel seed %" PRIu64 " (repeat with FIXEDQ_TEST_SEED=%" PRIu64 ")\n", test_seed(), test_seed());
+  check_divide<8, 7>(*t, k::q7_format, "Q7");
+  check_divide<16, 15>(*t, k::q15_format, "Q15");
+  check_divide<16, 8>(*t, k::fixed8_8_format, "Fixed8_8");
+  check_divide<32, 31>(*t, k::q31_format, "Q31");
+  check_divide<32, 16>(*t, k::fixed16_16_format, "Fixed16_16");
+  check_divide<32, 8>(*t, k::fixed24_8_format, "Fixed24_8");
 }
 
 INSTANTIATE_TEST_SUITE_P(Isa, FixedKernels, ::testing::Values("scalar", "avx2", "avx512"),
