@@ -1,23 +1,27 @@
 # Cross-compiling fixedq for 64-bit ARM Linux with Debian's GNU cross toolchain, and running
 # what was built (tests, test discovery, benchmarks) under qemu-user.
 #
-#   apt-get install g++-aarch64-linux-gnu qemu-user
-#   cmake -S . -B build/aarch64 -G Ninja \
+#   apt-get install g++-aarch64-linux-gnu qemu-user libgtest-dev
+#   cmake -S . -B build/aarch64 -G Ninja -DCMAKE_BUILD_TYPE=Release \
 #     -DCMAKE_TOOLCHAIN_FILE=cmake/toolchains/aarch64-linux-gnu.cmake \
-#     -DFIXEDQ_GTEST_SOURCE_DIR=/usr/src/googletest -DFIXEDQ_BUILD_ORACLE_TESTS=OFF
-#   cmake --build build/aarch64 --target fixedq_int8_tests fixedq_kernel_tests
+#     -DFIXEDQ_GTEST_SOURCE_DIR=/usr/src/googletest -DFIXEDQ_BUILD_ORACLE_TESTS=OFF \
+#     -DFIXEDQ_BUILD_BENCHMARKS=OFF
+#   cmake --build build/aarch64 -j2
 #   QEMU_CPU=cortex-a53 ctest --test-dir build/aarch64      # or neoverse-n1, max, ...
 #
 # The emulated CPU: the cache variable FIXEDQ_QEMU_CPU, when set, is passed as -cpu and fixed
 # at configure time; left empty, qemu reads the environment variable QEMU_CPU at each run
 # (qemu's default is "max": every feature it emulates). The CPUs that matter for the int8
-# paths: cortex-a53 (ARMv8.0: plain NEON only), neoverse-n1 (+ dot product), max (+ i8mm).
+# paths: cortex-a53 (ARMv8.0: neon only), neoverse-n1 (+ dot product), max (+ i8mm).
 #
-# Libraries for the target: the cross toolchain's own (/usr/aarch64-linux-gnu). A Debian arm64
-# root filesystem (debootstrap --arch=arm64 --foreign ..., see .ci/run, stage aarch64) given as
-# FIXEDQ_AARCH64_ROOT adds its libraries and headers (google-benchmark, Python, GoogleTest)
-# for find_package and for qemu's dynamic loader. Never let an x86-64 library in: find_*
-# looks only in the target roots.
+# Target libraries: the cross toolchain's own (/usr/aarch64-linux-gnu), enough for the kernel
+# tests with GoogleTest built from source. FIXEDQ_AARCH64_ROOT, an arm64 Debian root filesystem
+# (debootstrap --arch=arm64 --foreign, its .debs unpacked), adds its libraries and headers
+# (GoogleTest, google-benchmark, Python) for find_package, the linker and qemu's loader; with
+# it the benchmarks and the Python module cross-build too: .ci/run, stage aarch64, is the
+# worked recipe (pybind11 with PYBIND11_USE_CROSSCOMPILING, Python_EXECUTABLE the root's
+# interpreter, which FindPython runs through the emulator). find_* looks only in the target
+# roots: an x86-64 library never gets in.
 set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR aarch64)
 
@@ -40,6 +44,10 @@ if(FIXEDQ_AARCH64_ROOT)
   # root path; an extra link path lets the linker resolve their own dependencies.
   set(CMAKE_EXE_LINKER_FLAGS_INIT "-Wl,-rpath-link,${FIXEDQ_AARCH64_ROOT}/usr/lib/${FIXEDQ_CROSS_TRIPLE} -Wl,-rpath-link,${FIXEDQ_AARCH64_ROOT}/lib/${FIXEDQ_CROSS_TRIPLE}")
   set(CMAKE_SHARED_LINKER_FLAGS_INIT "${CMAKE_EXE_LINKER_FLAGS_INIT}")
+  set(CMAKE_MODULE_LINKER_FLAGS_INIT "${CMAKE_EXE_LINKER_FLAGS_INIT}")
+  # The root's headers after the toolchain's own (its C library and libstdc++ stay first):
+  # Debian's Python.h includes <aarch64-linux-gnu/python3.X/pyconfig.h> from there.
+  set(CMAKE_CXX_FLAGS_INIT "-idirafter ${FIXEDQ_AARCH64_ROOT}/usr/include")
 endif()
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
