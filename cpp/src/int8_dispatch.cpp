@@ -17,6 +17,9 @@
 #ifndef HWCAP_ASIMDDP
 #define HWCAP_ASIMDDP (1 << 20)
 #endif
+#ifndef HWCAP2_I8MM
+#define HWCAP2_I8MM (1 << 13)
+#endif
 #endif
 
 namespace fixedq::kernels::int8 {
@@ -70,7 +73,10 @@ bool cpu_supports(const std::string& name) noexcept {
 #endif
 #if defined(FIXEDQ_KERNELS_ARM) && defined(__linux__)
   if (name == "neon") return true;  // Advanced SIMD is mandatory on AArch64
-  if (name == "neon_dotprod") return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+  const bool dotprod = (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+  if (name == "neon_dotprod") return dotprod;
+  // Built with +dotprod+i8mm (the compiler may use SDOT in the plain loops): both required.
+  if (name == "neon_i8mm") return dotprod && (getauxval(AT_HWCAP2) & HWCAP2_I8MM) != 0;
 #endif
   return false;
 }
