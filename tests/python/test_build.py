@@ -69,13 +69,15 @@ def test_version_matches_metadata() -> None:
 # added here too, on purpose.
 PUBLIC_TYPES = ["Fixed8_8", "Fixed16_16", "Fixed24_8", "Fixed32_32", "Q7", "Q15", "Q31"]
 PUBLIC_FUNCTIONS = ["add", "build_info", "cast", "divide", "formats", "get_cmake_dir",
-                    "get_include", "get_policy", "isa", "multiply", "policy", "subtract", "sum"]
+                    "get_include", "get_num_threads", "get_policy", "isa", "multiply", "policy",
+                    "set_num_threads", "subtract", "sum"]
 PUBLIC_CLASSES = ["Policy"]
 PUBLIC_CONSTANTS = ["OVERFLOWS", "ROUNDINGS", "__version__"]
+PUBLIC_MODULES = ["ops"]
 
 
 def test_public_names() -> None:
-    intended = PUBLIC_TYPES + PUBLIC_FUNCTIONS + PUBLIC_CLASSES + PUBLIC_CONSTANTS
+    intended = PUBLIC_TYPES + PUBLIC_FUNCTIONS + PUBLIC_CLASSES + PUBLIC_CONSTANTS + PUBLIC_MODULES
     assert len(set(fixedq.__all__)) == len(fixedq.__all__), "a name is listed twice"
     assert sorted(fixedq.__all__) == sorted(intended)
     assert set(NAMED_FORMATS) == set(PUBLIC_TYPES)
@@ -94,7 +96,7 @@ def own_doc(obj: object) -> str:
     return obj.__doc__ or ""
 
 
-@pytest.mark.parametrize("name", PUBLIC_TYPES + PUBLIC_FUNCTIONS + PUBLIC_CLASSES)
+@pytest.mark.parametrize("name", PUBLIC_TYPES + PUBLIC_FUNCTIONS + PUBLIC_CLASSES + PUBLIC_MODULES)
 def test_public_names_are_documented(name: str) -> None:
     obj = getattr(fixedq, name)
     doc = own_doc(obj)
@@ -133,6 +135,11 @@ def test_stubs_declare_the_compiled_names() -> None:
                  if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)}
     exported = {name for name in dir(fixedq._core) if not name.startswith("__")} | {"__version__"}
     assert exported <= declared, sorted(exported - declared)
+    # The submodule fixedq._core.ops is described by the stub class `ops`.
+    ops_stub = next(node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == "ops")
+    declared_ops = {node.name for node in ops_stub.body if isinstance(node, (ast.ClassDef, ast.FunctionDef))}
+    exported_ops = {name for name in dir(fixedq._core.ops) if not name.startswith("__")}
+    assert exported_ops <= declared_ops, sorted(exported_ops - declared_ops)
 
 
 def test_scalar_types_belong_to_fixedq() -> None:
