@@ -310,7 +310,8 @@ def quantize_linear(x: np.ndarray, y_scale: Any, y_zero_point: Any = None, axis:
     y_scale : float or float32 scalar or 1-D array
         Per-tensor (one value) or per-axis (one value per index of ``x``'s axis ``axis``).
     y_zero_point : numpy uint8/int8 scalar or 1-D array, optional
-        Same number of values as ``y_scale``; its dtype is the output dtype. Default: uint8 0.
+        As many values as ``y_scale``, or one for every channel (ONNX asks for equal shapes;
+        one value is accepted as well). Its dtype is the output dtype. Default: uint8 0.
     axis : int, default 1
         The quantization axis of a per-axis ``y_scale`` (negative counts from the end); ignored
         per tensor.
@@ -326,8 +327,8 @@ def quantize_linear(x: np.ndarray, y_scale: Any, y_zero_point: Any = None, axis:
     TypeError
         ``x`` not float32, ``y_scale`` not float32, ``y_zero_point`` not uint8/int8.
     ValueError
-        NaN in ``x``; a scale that is not positive and finite; shapes of ``y_scale`` and
-        ``y_zero_point`` that differ or do not match ``x.shape[axis]``.
+        NaN in ``x``; a scale that is not positive and finite; a ``y_scale`` that does not match
+        ``x.shape[axis]``, or a ``y_zero_point`` of another size (but 1).
 
     Examples
     --------
@@ -352,7 +353,7 @@ def dequantize_linear(x: np.ndarray, x_scale: Any, x_zero_point: Any = None, axi
     x_scale : float or float32 scalar or 1-D array
         Per-tensor or per-axis (one value per index of ``x``'s axis ``axis``).
     x_zero_point : uint8/int8 scalar or 1-D array, or int, optional
-        The dtype of ``x``, as many values as ``x_scale``. Default 0.
+        The dtype of ``x``; as many values as ``x_scale``, or one for every channel. Default 0.
     axis : int, default 1
         The axis of a per-axis ``x_scale``.
 

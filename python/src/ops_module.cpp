@@ -731,11 +731,12 @@ py::array quantize_linear(py::handle x, const py::object& scale, const py::objec
   const arg X = take(x, op, "x", static_cast<unsigned>(elem::f32));
   const std::vector<float> s = positive_floats(scale, op, "y_scale", false);
   const zero_point_arg zp = zero_points(zero_point, op, "y_zero_point", nullptr, "");
-  const std::vector<std::int32_t>& z = zp.values;
+  std::vector<std::int32_t> z = zp.values;
   const elem out = zp.given() ? zp.type : elem::u8;
+  if (z.size() == 1 && s.size() > 1) z.assign(s.size(), z[0]);  // one zero point for every channel
   if (zp.given() && z.size() != s.size()) {
     throw py::value_error(cat(op, ": y_zero_point has ", z.size(), " values but y_scale has ", s.size(),
-                              "; they must have the same shape"));
+                              "; give one value or one per scale"));
   }
   const auto [channels, inner] = axis_layout(X.arr, s.size(), axis, op, "y_scale");
   py::array y = new_array(out, shape_of(X.arr));
@@ -767,10 +768,11 @@ py::array dequantize_linear(py::handle x, const py::object& scale, const py::obj
   const arg X = take(x, op, "x", kInt8);
   const std::vector<float> s = positive_floats(scale, op, "x_scale", false);
   const elem xt = X.type;
-  const std::vector<std::int32_t> z = zero_points(zero_point, op, "x_zero_point", &xt, "x").values;
+  std::vector<std::int32_t> z = zero_points(zero_point, op, "x_zero_point", &xt, "x").values;
+  if (z.size() == 1 && s.size() > 1) z.assign(s.size(), z[0]);  // one zero point for every channel
   if (!z.empty() && z.size() != s.size()) {
     throw py::value_error(cat(op, ": x_zero_point has ", z.size(), " values but x_scale has ", s.size(),
-                              "; they must have the same shape"));
+                              "; give one value or one per scale"));
   }
   const auto [channels, inner] = axis_layout(X.arr, s.size(), axis, op, "x_scale");
   py::array_t<float> y(shape_of(X.arr));

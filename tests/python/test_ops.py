@@ -125,6 +125,11 @@ def test_quantize_dequantize_per_axis(rng: np.random.Generator, dtype, shape, ax
     assert_same(q, ref.quantize(x, s, z, dtype, axis=axis), f"quantize axis={axis}")
     back = ops.dequantize_linear(q, s, z, axis=axis)
     assert_same(back, ref.dequantize(q, s, z, axis=axis), f"dequantize axis={axis}")
+    # One zero point for every channel.
+    q1 = ops.quantize_linear(x, s, z[:1], axis=axis)
+    assert_same(q1, ops.quantize_linear(x, s, np.full(channels, z[0]), axis=axis), f"one zero point axis={axis}")
+    assert_same(ops.dequantize_linear(q1, s, z[0], axis=axis),
+                ops.dequantize_linear(q1, s, np.full(channels, z[0]), axis=axis), f"one zero point axis={axis}")
 
 
 @pytest.mark.parametrize("dtype", INT8_TYPES, ids=str)
@@ -604,7 +609,9 @@ ERRORS = [
     (lambda: ops.quantize_linear(F32, 0.1, 3), TypeError, r"y_zero_point selects the output dtype"),
     (lambda: ops.quantize_linear(F32, 0.1, np.int16(3)), TypeError, r"y_zero_point must have dtype uint8 or int8"),
     (lambda: ops.quantize_linear(F32, np.ones(3, np.float32), np.zeros(2, np.uint8)), ValueError,
-     r"y_zero_point has 2 values but y_scale has 3"),
+     r"y_zero_point has 2 values but y_scale has 3; give one value or one per scale"),
+    (lambda: ops.dequantize_linear(A8, np.ones(3, np.float32), np.zeros(2, np.uint8)), ValueError,
+     r"x_zero_point has 2 values but x_scale has 3"),
     (lambda: ops.quantize_linear(F32, np.ones(4, np.float32)), ValueError, r"y_scale has 4 values but x.shape\[1\] = 3"),
     (lambda: ops.quantize_linear(F32, np.ones(3, np.float32), axis=5), ValueError, r"axis 5 is out of range"),
     (lambda: ops.quantize_linear(F32, np.ones((1, 3), np.float32)), ValueError, r"y_scale must be a scalar or 1-D"),
