@@ -798,3 +798,11 @@ def test_package_exports() -> None:
     assert sorted(ops.__all__) == ops.__all__
     for name in ops.__all__:
         assert getattr(ops, name).__doc__, name
+
+
+def test_docstring_examples_run() -> None:
+    """The Examples sections of fixedq.ops print what they show."""
+    import doctest
+
+    result = doctest.testmod(ops, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 20 and result.failed == 0
