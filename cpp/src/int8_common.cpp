@@ -7,6 +7,7 @@
 #include <fixedq/kernels/int8/ref.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -21,14 +22,16 @@ namespace fixedq::kernels::int8 {
 // Threads
 // ------------------------------------------------------------------------------------------
 namespace {
-int& thread_setting() {
-  static int n = 0;  // 0: the default
+// Atomic: set_num_threads may run on one thread while kernels on others read the setting (from
+// Python, a thread calls fixedq.set_num_threads while another runs a kernel without the GIL).
+std::atomic<int>& thread_setting() {
+  static std::atomic<int> n{0};  // 0: the default
   return n;
 }
 }  // namespace
 
 int num_threads() noexcept {
-  const int n = thread_setting();
+  const int n = thread_setting().load(std::memory_order_relaxed);
   if (n > 0) return n;
 #if defined(_OPENMP)
   return std::max(1, omp_get_max_threads());
@@ -37,7 +40,7 @@ int num_threads() noexcept {
 #endif
 }
 
-void set_num_threads(int n) noexcept { thread_setting() = n > 0 ? n : 0; }
+void set_num_threads(int n) noexcept { thread_setting().store(n > 0 ? n : 0, std::memory_order_relaxed); }
 
 // ------------------------------------------------------------------------------------------
 // Packing

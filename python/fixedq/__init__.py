@@ -5,6 +5,11 @@ package exposes its named formats as NumPy scalar types and dtypes (``Fixed8_8``
 ``Fixed16_16``, ``Fixed24_8``, ``Fixed32_32``, ``Q7``, ``Q15``, ``Q31``) computed by that
 core, the rounding/overflow policy controls (:func:`policy`, :func:`add`, :func:`multiply`,
 :func:`cast`, ...), and the headers themselves (:func:`get_include`, :func:`get_cmake_dir`).
+
+:mod:`fixedq.ops` runs the ONNX quantization operators (QuantizeLinear, QLinearMatMul,
+QLinearConv, ...) on NumPy arrays with the int8 kernels; :func:`set_num_threads` and
+:func:`get_num_threads` control the threads of those kernels. (:func:`isa` names the path of the
+fixed-point array kernels; ``fixedq.ops.isa()`` that of the int8 kernels.)
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from . import _core
 from ._core import Q7, Q15, Q31, Fixed8_8, Fixed16_16, Fixed24_8, Fixed32_32, __version__, build_info, formats, isa
 from ._ops import add, cast, divide, multiply, subtract, sum  # noqa: A004 - fixedq.sum
 from ._policy import OVERFLOWS, ROUNDINGS, Policy, get_policy, policy
+from . import ops
+from .ops import get_num_threads, set_num_threads
 
 __all__ = [
     "OVERFLOWS",
@@ -35,10 +42,13 @@ __all__ = [
     "formats",
     "get_cmake_dir",
     "get_include",
+    "get_num_threads",
     "get_policy",
     "isa",
     "multiply",
+    "ops",
     "policy",
+    "set_num_threads",
     "subtract",
     "sum",
 ]

@@ -10,6 +10,7 @@
 #include <pybind11/pybind11.h>
 
 #include "dtypes.hpp"
+#include "ops_module.hpp"
 
 #include <cstdint>
 #include <limits>
@@ -181,6 +182,8 @@ PYBIND11_MODULE(_core, m, py::mod_gil_not_used()) {
     // The scalar types / NumPy dtypes Fixed8_8 ... Q31 and the policy hooks (raw C API).
     if (fixedq_register_dtypes(m.ptr()) < 0) throw py::error_already_set();
     fixedq_register_quant(m);
+    // fixedq._core.ops: the int8 kernels on NumPy arrays (ops_module.cpp; public face fixedq.ops).
+    fixedq_register_ops(m);
 
     m.def("build_info", &build_info, R"doc(
 Describe how this extension module was built.

@@ -13,6 +13,7 @@
 #include <fixedq/kernels/int8/ref.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -20,6 +21,7 @@
 #include <cstdlib>
 #include <random>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -230,6 +232,27 @@ TEST_P(Int8Path, GemmThreadsGiveTheSameBits) {
   std::mt19937_64 rng(test_seed() + 3);
   check_gemm({67, 129, 77, q::dtype::u8, q::dtype::s8, fill::random, 2, 1, q::dtype::u8}, rng, 2);
   check_gemm({200, 40, 33, q::dtype::s8, q::dtype::s8, fill::random, 1, 0, q::dtype::u8}, rng, 3);
+}
+
+// set_num_threads may be called while kernels run on other threads (fixedq.set_num_threads on one
+// Python thread while another runs a kernel without the GIL). The setting was a plain int: a data
+// race, undefined behaviour (ThreadSanitizer's business); it is atomic now. Results never depend
+// on the setting, whenever it changes.
+TEST_P(Int8Path, ThreadSettingMayChangeWhileKernelsRun) {
+  std::mt19937_64 rng(test_seed() + 11);
+  std::atomic<bool> stop{false};
+  std::thread toggler([&stop] {
+    for (int i = 0; !stop.load(); ++i) {
+      q::set_num_threads(i % 3);
+      std::this_thread::yield();
+    }
+  });
+  for (int r = 0; r < 4; ++r) {
+    check_gemm({37, 70, 61, q::dtype::u8, q::dtype::s8, fill::random, 2, 1, q::dtype::u8}, rng, 2);
+  }
+  stop = true;
+  toggler.join();
+  q::set_num_threads(0);
 }
 
 struct conv_case {
