@@ -189,3 +189,12 @@ def test_embedded_model_and_data(embedded) -> None:  # type: ignore[no-untyped-d
     assert acc >= 0.97
     ref = ort.InferenceSession(nn.embedded_model_path(), providers=["CPUExecutionProvider"]).run(None, {"input": data["x"][:50]})[0]
     np.testing.assert_allclose(model(data["x"][:50]), ref, atol=1e-4)
+
+
+@pytest.mark.parametrize("module", ["_model", "_layers", "_onnx", "_quantize"])
+def test_docstring_examples(module) -> None:  # type: ignore[no-untyped-def]
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(f"fixedq.nn.{module}"), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0
