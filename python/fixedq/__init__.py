@@ -51,7 +51,6 @@ __all__ = [
     "multiply",
     "nn",
     "ops",
-    "ops",
     "policy",
     "quant",
     "quantize",

@@ -69,13 +69,15 @@ def test_version_matches_metadata() -> None:
 # added here too, on purpose.
 PUBLIC_TYPES = ["Fixed8_8", "Fixed16_16", "Fixed24_8", "Fixed32_32", "Q7", "Q15", "Q31"]
 PUBLIC_FUNCTIONS = ["add", "build_info", "cast", "divide", "formats", "get_cmake_dir",
-                    "get_include", "get_policy", "isa", "multiply", "policy", "subtract", "sum"]
-PUBLIC_CLASSES = ["Policy"]
+                    "get_include", "get_num_threads", "get_policy", "isa", "multiply", "policy", "quantize",
+                    "set_num_threads", "subtract", "sum"]
+PUBLIC_CLASSES = ["Policy", "QuantConfig"]
+PUBLIC_MODULES = ["nn", "ops", "quant"]
 PUBLIC_CONSTANTS = ["OVERFLOWS", "ROUNDINGS", "__version__"]
 
 
 def test_public_names() -> None:
-    intended = PUBLIC_TYPES + PUBLIC_FUNCTIONS + PUBLIC_CLASSES + PUBLIC_CONSTANTS
+    intended = PUBLIC_TYPES + PUBLIC_FUNCTIONS + PUBLIC_CLASSES + PUBLIC_CONSTANTS + PUBLIC_MODULES
     assert len(set(fixedq.__all__)) == len(fixedq.__all__), "a name is listed twice"
     assert sorted(fixedq.__all__) == sorted(intended)
     assert set(NAMED_FORMATS) == set(PUBLIC_TYPES)
