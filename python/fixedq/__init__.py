@@ -20,7 +20,8 @@ from . import _core
 from ._core import Q7, Q15, Q31, Fixed8_8, Fixed16_16, Fixed24_8, Fixed32_32, __version__, build_info, formats, isa
 from ._ops import add, cast, divide, multiply, subtract, sum  # noqa: A004 - fixedq.sum
 from ._policy import OVERFLOWS, ROUNDINGS, Policy, get_policy, policy
-from . import ops
+from . import nn, ops, quant  # noqa: E402 - subpackages after the core names they use
+from .nn import QuantConfig, quantize
 from .ops import get_num_threads, set_num_threads
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "Q7",
     "Q15",
     "Q31",
+    "QuantConfig",
     "__version__",
     "add",
     "build_info",
@@ -46,8 +48,11 @@ __all__ = [
     "get_policy",
     "isa",
     "multiply",
+    "nn",
     "ops",
     "policy",
+    "quant",
+    "quantize",
     "set_num_threads",
     "subtract",
     "sum",

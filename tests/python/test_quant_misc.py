@@ -78,9 +78,12 @@ def test_against_fixedq_ops_quantize_linear(scheme: str) -> None:
     x = np.random.default_rng(3).normal(size=(3, 40)).astype(np.float32)
     for axis in (None, 0):
         qt = quantize(x, scheme, axis=axis, **({"narrow": False} if scheme == "symmetric" else {}))
-        zp = np.asarray(qt.params["zero_point"]).astype(qt.codes.dtype)
+        scale = np.asarray(qt.params["scale"], np.float32)
+        # ONNX wants the zero point shaped like the scale; fixedq.quant keeps symmetric's as a scalar 0.
+        zp = np.ascontiguousarray(np.broadcast_to(np.asarray(qt.params["zero_point"]).astype(qt.codes.dtype),
+                                                  scale.shape))
         kwargs = {} if axis is None else {"axis": axis}
-        y = ops.quantize_linear(x, np.asarray(qt.params["scale"], np.float32), zp, **kwargs)
+        y = ops.quantize_linear(x, scale, zp, **kwargs)
         np.testing.assert_array_equal(qt.codes, y)
 
 

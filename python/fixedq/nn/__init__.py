@@ -1,0 +1,58 @@
+"""fixedq.nn: networks on NumPy, in float and quantized on fixedq's int8 kernels.
+
+:func:`load_onnx` reads an ONNX model into a :class:`Model` (float inference on NumPy);
+:class:`Sequential` builds one from NumPy weights. :func:`fixedq.quantize` turns a model into a
+:class:`QuantizedModel`. :func:`embedded_model_path` and :func:`embedded_data` give the small
+digit CNN and its test images shipped with the package.
+"""
+
+from __future__ import annotations
+
+from ._data import embedded_data, embedded_model_path, load_embedded
+from ._layers import (
+    AvgPool2d,
+    BatchNorm2d,
+    Conv2d,
+    Dropout,
+    Flatten,
+    GlobalAvgPool,
+    Layer,
+    Linear,
+    MaxPool2d,
+    ReLU,
+    ReLU6,
+    Sequential,
+    Sigmoid,
+    Softmax,
+)
+from ._model import SUPPORTED_OPS, Model, Node
+from ._onnx import load_onnx
+from ._quantize import LayerInfo, QuantConfig, QuantizedModel, quantize
+
+__all__ = [
+    "SUPPORTED_OPS",
+    "AvgPool2d",
+    "BatchNorm2d",
+    "Conv2d",
+    "Dropout",
+    "Flatten",
+    "GlobalAvgPool",
+    "Layer",
+    "LayerInfo",
+    "Linear",
+    "MaxPool2d",
+    "Model",
+    "Node",
+    "QuantConfig",
+    "QuantizedModel",
+    "ReLU",
+    "ReLU6",
+    "Sequential",
+    "Sigmoid",
+    "Softmax",
+    "embedded_data",
+    "embedded_model_path",
+    "load_embedded",
+    "load_onnx",
+    "quantize",
+]
