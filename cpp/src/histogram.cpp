@@ -112,6 +112,92 @@ void histogram_impl(const T* x, std::size_t n, double lo, double hi, bool absolu
   flush();
 }
 
+/// One pass that bins x (or |x|) over [lo, hi) into a private histogram and takes x's range at
+/// the same time; the counts are added to `counts` only when x is finite and its largest
+/// magnitude is at most `hi` (the histogram would not have to grow). Returns whether they were.
+template <class T, bool Absolute>
+bool histogram_checked_impl(const T* x, std::size_t n, double lo, double hi, std::int64_t* counts,
+                            std::size_t nbins, value_range& range) {
+  constexpr std::size_t lanes = 16, block = 1024;
+  constexpr T inf = std::numeric_limits<T>::infinity();
+  const T tlo = static_cast<T>(lo);
+  const T scale = static_cast<T>(static_cast<double>(nbins) / (hi - lo));
+  const T top = static_cast<T>(nbins - 1);
+  T mn[lanes], mx[lanes], nan[lanes];
+  for (std::size_t k = 0; k < lanes; ++k) {
+    mn[k] = inf;
+    mx[k] = -inf;
+    nan[k] = 0;
+  }
+  // Four interleaved 32-bit sub-histograms, flushed into 64-bit totals before they can wrap.
+  std::vector<std::uint32_t> sub(4 * nbins, 0u);
+  std::vector<std::int64_t> total(nbins, 0);
+  std::uint32_t* h[4] = {sub.data(), sub.data() + nbins, sub.data() + 2 * nbins, sub.data() + 3 * nbins};
+  std::int32_t idx[block];
+  std::size_t since_flush = 0;
+  auto flush = [&] {
+    for (std::size_t b = 0; b < nbins; ++b) {
+      total[b] += static_cast<std::int64_t>(h[0][b]) + h[1][b] + h[2][b] + h[3][b];
+    }
+    std::fill(sub.begin(), sub.end(), 0u);
+    since_flush = 0;
+  };
+  auto bin = [&](T v) {
+    T f = ((Absolute ? std::fabs(v) : v) - tlo) * scale;
+    f = f > T(0) ? f : T(0);  // NaN -> 0: harmless, the counts are dropped below
+    f = f < top ? f : top;
+    return static_cast<std::int32_t>(f);
+  };
+  for (std::size_t start = 0; start < n; start += block) {
+    const std::size_t len = std::min(block, n - start);
+    const T* xs = x + start;
+    std::size_t k = 0;
+    for (; k + lanes <= len; k += lanes) {
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC ivdep
+#endif
+      for (std::size_t j = 0; j < lanes; ++j) {
+        const T v = xs[k + j];
+        mn[j] = v < mn[j] ? v : mn[j];
+        mx[j] = v > mx[j] ? v : mx[j];
+        nan[j] += v - v;
+        idx[k + j] = bin(v);
+      }
+    }
+    for (; k < len; ++k) {
+      const T v = xs[k];
+      mn[0] = v < mn[0] ? v : mn[0];
+      mx[0] = v > mx[0] ? v : mx[0];
+      nan[0] += v - v;
+      idx[k] = bin(v);
+    }
+    std::size_t i = 0;
+    for (; i + 4 <= len; i += 4) {
+      ++h[0][idx[i]];
+      ++h[1][idx[i + 1]];
+      ++h[2][idx[i + 2]];
+      ++h[3][idx[i + 3]];
+    }
+    for (; i < len; ++i) ++h[0][idx[i]];
+    since_flush += len;
+    if (since_flush >= (std::size_t{1} << 30)) flush();
+  }
+  flush();
+  T lo_v = inf, hi_v = -inf, bad = 0;
+  for (std::size_t k = 0; k < lanes; ++k) {
+    lo_v = mn[k] < lo_v ? mn[k] : lo_v;
+    hi_v = mx[k] > hi_v ? mx[k] : hi_v;
+    bad += nan[k];
+  }
+  range.min = static_cast<double>(lo_v);
+  range.max = static_cast<double>(hi_v);
+  range.absmax = std::max(std::fabs(range.min), std::fabs(range.max));
+  range.finite = bad == T(0);
+  if (n == 0 || !range.finite || !(range.absmax <= hi)) return false;
+  for (std::size_t b = 0; b < nbins; ++b) counts[b] += total[b];
+  return true;
+}
+
 }  // namespace
 
 value_range range_f32(const float* x, std::size_t n) { return range_impl(x, n); }
@@ -277,6 +363,17 @@ std::size_t entropy_search_onnxruntime(const std::int64_t* bins, std::size_t nbi
   if (kl.empty()) return zero;
   if (kl_out != nullptr) std::copy(kl.begin(), kl.end(), kl_out);
   return half + pick(kl, last_argmin);
+}
+
+bool histogram_checked_f32(const float* x, std::size_t n, double lo, double hi, bool absolute,
+                           std::int64_t* counts, std::size_t nbins, value_range& range) {
+  return absolute ? histogram_checked_impl<float, true>(x, n, lo, hi, counts, nbins, range)
+                  : histogram_checked_impl<float, false>(x, n, lo, hi, counts, nbins, range);
+}
+bool histogram_checked_f64(const double* x, std::size_t n, double lo, double hi, bool absolute,
+                           std::int64_t* counts, std::size_t nbins, value_range& range) {
+  return absolute ? histogram_checked_impl<double, true>(x, n, lo, hi, counts, nbins, range)
+                  : histogram_checked_impl<double, false>(x, n, lo, hi, counts, nbins, range);
 }
 
 }  // namespace fixedq::kernels::hist

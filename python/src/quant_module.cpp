@@ -67,6 +67,33 @@ void histogram(const py::array& x, double lo, double hi, py::array& counts, bool
   }
 }
 
+py::tuple histogram_checked(const py::array& x, double lo, double hi, py::array& counts, bool absolute) {
+  require_contiguous(x, "x");
+  require_contiguous(counts, "counts");
+  if (!is_dtype(counts, py::dtype::of<std::int64_t>()) || counts.ndim() != 1 || counts.size() < 1) {
+    throw py::type_error("counts must be a non-empty 1-D int64 array");
+  }
+  if (!counts.writeable()) throw py::value_error("counts must be writeable");
+  if (!(hi > lo)) throw py::value_error("histogram range must satisfy hi > lo");
+  const auto n = static_cast<std::size_t>(x.size());
+  const auto nbins = static_cast<std::size_t>(counts.size());
+  auto* c = static_cast<std::int64_t*>(counts.mutable_data());
+  hist::value_range r{};
+  bool added = false;
+  if (is_dtype(x, py::dtype::of<float>())) {
+    const auto* p = static_cast<const float*>(x.data());
+    py::gil_scoped_release release;
+    added = hist::histogram_checked_f32(p, n, lo, hi, absolute, c, nbins, r);
+  } else if (is_dtype(x, py::dtype::of<double>())) {
+    const auto* p = static_cast<const double*>(x.data());
+    py::gil_scoped_release release;
+    added = hist::histogram_checked_f64(p, n, lo, hi, absolute, c, nbins, r);
+  } else {
+    throw py::type_error("x must be a float32 or float64 array, got " + std::string(py::str(x.dtype())));
+  }
+  return py::make_tuple(added, py::make_tuple(r.min, r.max, r.absmax, r.finite));
+}
+
 const std::int64_t* bins_pointer(const py::array& bins) {
   require_contiguous(bins, "bins");
   if (!is_dtype(bins, py::dtype::of<std::int64_t>()) || bins.ndim() != 1) {
@@ -120,6 +147,12 @@ Returns
 -------
 tuple of (float, float, float, bool)
     ``(min, max, absmax, finite)``; min/max/absmax are meaningless when finite is False.
+)doc");
+  m.def("histogram_checked", &histogram_checked, py::arg("x"), py::arg("lo"), py::arg("hi"), py::arg("counts"),
+        py::arg("absolute") = false, R"doc(
+One pass over ``x``: its histogram over ``[lo, hi)`` (of ``|x|`` when ``absolute``) and its range.
+The counts are added to ``counts`` only if ``x`` is finite and ``max|x| <= hi``. Returns
+``(added, (min, max, absmax, finite))``: the range is returned either way.
 )doc");
   m.def("histogram", &histogram, py::arg("x"), py::arg("lo"), py::arg("hi"), py::arg("counts"),
         py::arg("absolute"), R"doc(

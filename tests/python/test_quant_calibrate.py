@@ -240,6 +240,56 @@ def test_abs_histogram_streams_with_appended_bins() -> None:
     assert np.abs(hist - expected).sum() <= 4
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("method,options", [("entropy", {}), ("entropy", {"variant": "onnxruntime"}),
+                                            ("percentile", {"symmetric": False})])
+def test_one_pass_collect_equals_range_then_histogram(dtype: type, method: str, options: dict) -> None:
+    """collect() bins a batch that fits the histogram in one pass (histogram_checked); it must
+    equal the two-pass definition: range, grow if needed, then bin. A batch with NaN changes
+    nothing, whichever path it meets."""
+    rng = np.random.default_rng(5)
+    # in range (one pass), larger (grows: two passes), in range again, exactly at the edge
+    batches = [rng.normal(0, s, 5001).astype(dtype) for s in (1.0, 0.5, 3.0, 0.25)]
+    batches.append(np.array([np.abs(batches[2]).max()], dtype=dtype))
+    cal = Calibrator(method, num_bins=512, **options)
+    for b in batches:
+        cal.collect(b)
+    one_pass = cal.histogram()[0]
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        cal.collect(np.array([0.1, np.nan], dtype=dtype))
+    assert all((a == b).all() for a, b in zip(cal.histogram()[0], one_pass))
+    # The two-pass definition, from the kernels.
+    ref = Calibrator(method, num_bins=512, **options)
+    for b in batches:
+        ch_before = ref._channels[0].hist if ref._channels else None
+        if ch_before is not None and ch_before.counts is not None:
+            lo, hi, absmax, finite = kernels.value_range(b)
+            assert finite
+            ch_before.add(b, absmax)
+            ref._channels[0].min = min(ref._channels[0].min, lo)
+            ref._channels[0].max = max(ref._channels[0].max, hi)
+        else:
+            ref.collect(b)
+    two_pass = ref.histogram()[0]
+    assert one_pass[0].tolist() == two_pass[0].tolist()
+    assert np.array_equal(one_pass[1], two_pass[1])
+    assert cal.compute() == ref.compute()
+
+
+def test_histogram_checked_adds_only_what_fits() -> None:
+    counts = np.zeros(8, dtype=np.int64)
+    added, (lo, hi, absmax, finite) = kernels.histogram_checked(np.array([0.5, -1.5, 2.0]), 0.0, 2.0, counts, True)
+    assert added and (lo, hi, absmax, finite) == (-1.5, 2.0, 2.0, True)
+    assert counts.tolist() == [0, 0, 1, 0, 0, 0, 1, 1]
+    added, (_, _, absmax, finite) = kernels.histogram_checked(np.array([0.5, 2.5]), 0.0, 2.0, counts, True)
+    assert not added and absmax == 2.5 and finite
+    added, (_, _, _, finite) = kernels.histogram_checked(np.array([0.5, np.inf], dtype=np.float32), -2.0, 2.0, counts)
+    assert not added and not finite
+    assert counts.tolist() == [0, 0, 1, 0, 0, 0, 1, 1]
+    with pytest.raises(TypeError, match="float32 or float64"):
+        kernels.histogram_checked(np.array([1, 2]), 0.0, 2.0, counts)
+
+
 def test_memory_is_bounded_when_the_range_keeps_growing() -> None:
     cal = Calibrator("entropy", num_bins=128, max_bins=1024)
     sym = Calibrator("entropy", variant="onnxruntime", num_bins=128, max_bins=1024)

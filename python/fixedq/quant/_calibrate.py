@@ -452,6 +452,8 @@ class Calibrator:
         if self._channels and len(rows) != len(self._channels):
             raise ValueError(f"batch has {len(rows)} channels along axis {self.axis}, earlier batches had "
                              f"{len(self._channels)}")
+        if self._fast_collect(rows):
+            return self
         ranges = [_kernels.value_range(r) for r in rows]
         if not all(r[3] for r in ranges):
             raise ValueError("batch contains NaN or infinity")
@@ -476,6 +478,27 @@ class Calibrator:
                     ch.hist = _SymmetricHistogram(self.num_bins, self.max_bins)
                 ch.hist.add(row, absmax)
         return self
+
+    def _fast_collect(self, rows: list[np.ndarray]) -> bool:
+        """The common case in one pass over the data: one channel whose histogram exists and
+        holds the batch without growing. Binning and the range come from one C++ pass; when the
+        batch is not finite or would grow the histogram nothing is changed and the caller takes
+        the general path (range first, then grow, then bin). Returns whether the batch was added."""
+        if len(rows) != 1 or len(self._channels) != 1:
+            return False
+        ch = self._channels[0]
+        hist = ch.hist
+        if hist is None or hist.counts is None:
+            return False
+        if isinstance(hist, _AbsHistogram):
+            lo, hi, absolute = 0.0, hist.width * hist.counts.size, True
+        else:
+            lo, hi, absolute = -hist.t, hist.t, False
+        added, (bmin, bmax, _, _) = _kernels.histogram_checked(rows[0], lo, hi, hist.counts, absolute)
+        if not added:
+            return False
+        ch.min, ch.max = min(ch.min, bmin), max(ch.max, bmax)
+        return True
 
     def histogram(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """The collected histograms, one ``(counts, edges)`` pair per channel (one for a per-tensor

@@ -46,6 +46,14 @@ void histogram_f64(const double* x, std::size_t n, double lo, double hi, bool ab
 /// regrouped per level (exact algebra, O(levels) per candidate). Writes one value per candidate
 /// to kl_out (nullable) and returns the chosen candidate's i: the last argmin when last_argmin,
 /// else the first.
+/// One pass: the histogram of x (|x| when absolute) over [lo, hi) and x's range together. The
+/// counts are added only when x is finite and max|x| <= hi (no growth needed); returns whether
+/// they were. `range` is filled either way (the caller's slow path reuses it).
+bool histogram_checked_f32(const float* x, std::size_t n, double lo, double hi, bool absolute,
+                           std::int64_t* counts, std::size_t nbins, value_range& range);
+bool histogram_checked_f64(const double* x, std::size_t n, double lo, double hi, bool absolute,
+                           std::int64_t* counts, std::size_t nbins, value_range& range);
+
 std::size_t entropy_search_tensorrt(const std::int64_t* bins, std::size_t nbins,
                                     std::size_t start_bin, std::size_t stride, std::size_t levels,
                                     bool last_argmin, double* kl_out);
