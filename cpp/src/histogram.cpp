@@ -123,6 +123,8 @@ bool histogram_checked_impl(const T* x, std::size_t n, double lo, double hi, std
   const T tlo = static_cast<T>(lo);
   const T scale = static_cast<T>(static_cast<double>(nbins) / (hi - lo));
   const T top = static_cast<T>(nbins - 1);
+  // The range in independent lanes, as range_impl takes it (written out again here, in the
+  // binning loop, on purpose: GCC 12 stops vectorising when these arrays live in a shared struct).
   T mn[lanes], mx[lanes], nan[lanes];
   for (std::size_t k = 0; k < lanes; ++k) {
     mn[k] = inf;

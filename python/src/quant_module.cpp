@@ -25,6 +25,17 @@ void require_contiguous(const py::array& a, const char* name) {
   }
 }
 
+/// The checks of the histogram entry points: what memory safety depends on.
+void check_histogram_args(const py::array& x, double lo, double hi, const py::array& counts) {
+  require_contiguous(x, "x");
+  require_contiguous(counts, "counts");
+  if (!is_dtype(counts, py::dtype::of<std::int64_t>()) || counts.ndim() != 1 || counts.size() < 1) {
+    throw py::type_error("counts must be a non-empty 1-D int64 array");
+  }
+  if (!counts.writeable()) throw py::value_error("counts must be writeable");
+  if (!(hi > lo)) throw py::value_error("histogram range must satisfy hi > lo");
+}
+
 py::tuple value_range(const py::array& x) {
   require_contiguous(x, "x");
   const auto n = static_cast<std::size_t>(x.size());
@@ -44,13 +55,7 @@ py::tuple value_range(const py::array& x) {
 }
 
 void histogram(const py::array& x, double lo, double hi, py::array& counts, bool absolute) {
-  require_contiguous(x, "x");
-  require_contiguous(counts, "counts");
-  if (!is_dtype(counts, py::dtype::of<std::int64_t>()) || counts.ndim() != 1 || counts.size() < 1) {
-    throw py::type_error("counts must be a non-empty 1-D int64 array");
-  }
-  if (!counts.writeable()) throw py::value_error("counts must be writeable");
-  if (!(hi > lo)) throw py::value_error("histogram range must satisfy hi > lo");
+  check_histogram_args(x, lo, hi, counts);
   const auto n = static_cast<std::size_t>(x.size());
   const auto nbins = static_cast<std::size_t>(counts.size());
   auto* c = static_cast<std::int64_t*>(counts.mutable_data());
@@ -68,13 +73,7 @@ void histogram(const py::array& x, double lo, double hi, py::array& counts, bool
 }
 
 py::tuple histogram_checked(const py::array& x, double lo, double hi, py::array& counts, bool absolute) {
-  require_contiguous(x, "x");
-  require_contiguous(counts, "counts");
-  if (!is_dtype(counts, py::dtype::of<std::int64_t>()) || counts.ndim() != 1 || counts.size() < 1) {
-    throw py::type_error("counts must be a non-empty 1-D int64 array");
-  }
-  if (!counts.writeable()) throw py::value_error("counts must be writeable");
-  if (!(hi > lo)) throw py::value_error("histogram range must satisfy hi > lo");
+  check_histogram_args(x, lo, hi, counts);
   const auto n = static_cast<std::size_t>(x.size());
   const auto nbins = static_cast<std::size_t>(counts.size());
   auto* c = static_cast<std::int64_t*>(counts.mutable_data());
