@@ -56,12 +56,6 @@ struct kernel {
   }
 };
 
-template <bool ASigned>
-void micro(const std::uint8_t* a, std::ptrdiff_t lda, int rows, int k, const std::int8_t* panel,
-           std::ptrdiff_t panel_bytes, int np, std::int32_t* acc) {
-  run_micro<kernel, ASigned>(a, lda, rows, k, panel, panel_bytes, np, acc);
-}
-
 }  // namespace
 
 #include <fixedq/kernels/int8/impl.inc>

@@ -68,18 +68,15 @@ void micro_fixed(const std::uint8_t* a, std::ptrdiff_t lda, int k, const std::in
     for (int q = 0; q < 4; ++q) vst1q_s32(acc + r * kNP * panel_width + 4 * q, c[r][q]);
 }
 
-template <bool ASigned>
-void micro(const std::uint8_t* a, std::ptrdiff_t lda, int rows, int k, const std::int8_t* panel,
-           std::ptrdiff_t panel_bytes, int np, std::int32_t* acc) {
-  (void)panel_bytes;
-  (void)np;
-  switch (rows) {
-    case 1: return micro_fixed<ASigned, 1>(a, lda, k, panel, acc);
-    case 2: return micro_fixed<ASigned, 2>(a, lda, k, panel, acc);
-    case 3: return micro_fixed<ASigned, 3>(a, lda, k, panel, acc);
-    default: return micro_fixed<ASigned, 4>(a, lda, k, panel, acc);
+struct kernel {
+  static constexpr int max_rows = kMR;
+  static constexpr int max_panels = kNP;
+  template <bool ASigned, int Rows, int NP>
+  static void run(const std::uint8_t* a, std::ptrdiff_t lda, int k, const std::int8_t* panel,
+                  std::ptrdiff_t /*panel_bytes: one panel per call*/, std::int32_t* acc) {
+    micro_fixed<ASigned, Rows>(a, lda, k, panel, acc);
   }
-}
+};
 
 }  // namespace
 

@@ -87,29 +87,22 @@ void pass(const std::uint8_t* a, std::ptrdiff_t lda, int k, const std::int8_t* p
   }
 }
 
-template <bool ASigned>
-void pass_rows(const std::uint8_t* a, std::ptrdiff_t lda, int rows, int k, const std::int8_t* panel,
-               const int32x4_t (&cs)[4], std::int32_t* acc) {
-  switch (rows) {
-    case 1: return pass<ASigned, 1>(a, lda, k, panel, cs, acc);
-    case 2: return pass<ASigned, 2>(a, lda, k, panel, cs, acc);
-    case 3: return pass<ASigned, 3>(a, lda, k, panel, cs, acc);
-    default: return pass<ASigned, 4>(a, lda, k, panel, cs, acc);
+/// Column sums once per call, then the rows in passes of at most kPassRows.
+struct kernel {
+  static constexpr int max_rows = kMR;
+  static constexpr int max_panels = kNP;
+  template <bool ASigned, int Rows, int NP>
+  static void run(const std::uint8_t* a, std::ptrdiff_t lda, int k, const std::int8_t* panel,
+                  std::ptrdiff_t /*panel_bytes: one panel per call*/, std::int32_t* acc) {
+    int32x4_t cs[4];
+    column_sums(panel, (k + 3) / 4, cs);
+    constexpr int first = Rows < kPassRows ? Rows : kPassRows;
+    pass<ASigned, first>(a, lda, k, panel, cs, acc);
+    if constexpr (Rows > kPassRows) {
+      pass<ASigned, Rows - kPassRows>(a + kPassRows * lda, lda, k, panel, cs, acc + kPassRows * kNP * panel_width);
+    }
   }
-}
-
-template <bool ASigned>
-void micro(const std::uint8_t* a, std::ptrdiff_t lda, int rows, int k, const std::int8_t* panel,
-           std::ptrdiff_t panel_bytes, int np, std::int32_t* acc) {
-  (void)panel_bytes;
-  (void)np;
-  int32x4_t cs[4];
-  column_sums(panel, (k + 3) / 4, cs);
-  pass_rows<ASigned>(a, lda, rows < kPassRows ? rows : kPassRows, k, panel, cs, acc);
-  if (rows > kPassRows) {
-    pass_rows<ASigned>(a + kPassRows * lda, lda, rows - kPassRows, k, panel, cs, acc + kPassRows * kNP * panel_width);
-  }
-}
+};
 
 }  // namespace
 

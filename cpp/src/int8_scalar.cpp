@@ -16,11 +16,10 @@ namespace {
 constexpr int kMR = 4;
 constexpr int kNP = 1;
 
+/// Plain loops, row by row (the row count need not be a compile-time constant here).
 template <bool ASigned>
-void micro(const std::uint8_t* a, std::ptrdiff_t lda, int rows, int k, const std::int8_t* panel,
-           std::ptrdiff_t panel_bytes, int np, std::int32_t* acc) {
-  (void)panel_bytes;
-  (void)np;
+void rows_loop(const std::uint8_t* a, std::ptrdiff_t lda, int rows, int k, const std::int8_t* panel,
+               std::int32_t* acc) {
   const int groups = (k + 3) / 4;
   for (int r = 0; r < rows; ++r) {
     std::uint32_t s[panel_width] = {};
@@ -37,6 +36,16 @@ void micro(const std::uint8_t* a, std::ptrdiff_t lda, int rows, int k, const std
     for (int j = 0; j < panel_width; ++j) acc[r * kNP * panel_width + j] = static_cast<std::int32_t>(s[j]);
   }
 }
+
+struct kernel {
+  static constexpr int max_rows = kMR;
+  static constexpr int max_panels = kNP;
+  template <bool ASigned, int Rows, int NP>
+  static void run(const std::uint8_t* a, std::ptrdiff_t lda, int k, const std::int8_t* panel,
+                  std::ptrdiff_t /*panel_bytes: one panel per call*/, std::int32_t* acc) {
+    rows_loop<ASigned>(a, lda, Rows, k, panel, acc);
+  }
+};
 
 }  // namespace
 
