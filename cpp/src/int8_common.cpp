@@ -243,7 +243,11 @@ constexpr int kConvRows = 64;  // output pixels per im2col block
 
 void conv(const packed_conv& w, const void* x, dtype xt, std::int32_t zx, layout in_layout, void* y,
           layout out_layout, const output_stage& st) {
-  const conv_shape& s = w.shape;
+  conv(w, w.shape, x, xt, zx, in_layout, y, out_layout, st);
+}
+
+void conv(const packed_conv& w, const conv_shape& s, const void* x, dtype xt, std::int32_t zx, layout in_layout,
+          void* y, layout out_layout, const output_stage& st) {
   const int oh_n = s.out_h(), ow_n = s.out_w();
   if (s.batch <= 0 || oh_n <= 0 || ow_n <= 0) return;
   const int8_table& t = active_table();
@@ -273,7 +277,7 @@ void conv(const packed_conv& w, const void* x, dtype xt, std::int32_t zx, layout
     const int tasks = s.batch * oh_n;
     auto run = [&](int task) {
       const int b = task / oh_n, oh = task % oh_n;
-      t.depthwise_rows(w, xin, xt, zx, b, oh, oh + 1, yout, st);
+      t.depthwise_rows(w, s, xin, xt, zx, b, oh, oh + 1, yout, st);
     };
 #if defined(_OPENMP)
 #pragma omp parallel for num_threads(std::min(threads, tasks)) schedule(static) if (threads > 1)

@@ -24,7 +24,6 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
@@ -462,7 +461,7 @@ class PackedMatMul {
 };
 
 // ------------------------------------------------------------------------------------------
-// Conv: weights packed once; the packed copy follows the input geometry
+// Conv: weights packed once; each call passes its own geometry (any input size, any thread)
 // ------------------------------------------------------------------------------------------
 enum class auto_pad { notset, same_upper, same_lower, valid };
 
@@ -606,12 +605,11 @@ class PackedConv {
                                           : std::vector<py::ssize_t>{n, oh, ow, s.out_channels};
     py::array y = new_array(out_.out_elem(), shape);
     if (y.size() == 0) return y;
-    const std::shared_ptr<const q::packed_conv> pc = packed_for(s);
     const q::output_stage st = out_.stage();
     void* yp = y.mutable_data();
     {
       release_gil_if_long nogil{double(y.size()) * s.kernel_h * s.kernel_w * (s.in_channels / s.groups)};
-      q::conv(*pc, X.data(), qtype(X.type), zx_, layout_, yp, layout_, st);
+      q::conv(*packed_, s, X.data(), qtype(X.type), zx_, layout_, yp, layout_, st);
     }
     return y;
   }
@@ -664,26 +662,6 @@ class PackedConv {
     return (padded - span) / stride + 1;
   }
 
-  /// The packed weights with the geometry `s` (batch, input size, pads). The packing does not
-  /// depend on them, but q::conv reads them from the packed object: the object is re-labelled
-  /// in place when no call is using it, else copied once for the new geometry.
-  std::shared_ptr<const q::packed_conv> packed_for(const q::conv_shape& s) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    const q::conv_shape& c = packed_->shape;
-    const bool same = c.batch == s.batch && c.in_h == s.in_h && c.in_w == s.in_w && c.pad_top == s.pad_top &&
-                      c.pad_left == s.pad_left && c.pad_bottom == s.pad_bottom && c.pad_right == s.pad_right;
-    if (!same) {
-      if (packed_.use_count() == 1) {
-        packed_->shape = s;  // nobody else holds it (every copy is taken under mutex_)
-      } else {
-        auto copy = std::make_shared<q::packed_conv>(*packed_);
-        copy->shape = s;
-        packed_ = std::move(copy);
-      }
-    }
-    return packed_;
-  }
-
   std::string op_;
   int stride_h_ = 1, stride_w_ = 1, dil_h_ = 1, dil_w_ = 1;
   int pads_[4] = {0, 0, 0, 0};
@@ -695,8 +673,7 @@ class PackedConv {
   elem x_type_ = elem::u8;
   std::int32_t zx_ = 0;
   requant out_;
-  std::mutex mutex_;
-  std::shared_ptr<q::packed_conv> packed_;
+  std::shared_ptr<const q::packed_conv> packed_;  // immutable: the geometry comes with each call
 };
 
 // ------------------------------------------------------------------------------------------

@@ -135,6 +135,11 @@ packed_conv pack_conv(const conv_shape& shape, const void* w, dtype w_type, cons
 /// Threads: fixedq::kernels::int8::num_threads().
 void conv(const packed_conv& w, const void* x, dtype x_type, std::int32_t zx, layout in_layout, void* y,
           layout out_layout, const output_stage& stage);
+/// The same with the geometry of this call: batch, input size, pads, strides and dilations come
+/// from `geometry` (the packing does not depend on them), whose channels, kernel size and groups
+/// must be w.shape's. One packed_conv thus serves inputs of any size, from any thread.
+void conv(const packed_conv& w, const conv_shape& geometry, const void* x, dtype x_type, std::int32_t zx,
+          layout in_layout, void* y, layout out_layout, const output_stage& stage);
 
 /// Dot products into s32 (mod 2^32): s8 x s8 and u8 x s8.
 std::int32_t dot_s8s8(const std::int8_t* a, const std::int8_t* b, std::ptrdiff_t n) noexcept;
