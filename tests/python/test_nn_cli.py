@@ -12,7 +12,7 @@ pytest.importorskip("onnx")
 
 
 def test_demo_json_rows(capsys) -> None:  # type: ignore[no-untyped-def]
-    assert cli.main(["demo", "--json", "--rows", "1,7", "--limit", "200", "--no-progress"]) == 0
+    assert cli.main(["demo", "--json", "--rows", "1,7", "--limit", "200", "--no-progress", "--no-peers"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["test_images"] == 200 and out["calibration_images"] == 500
     rows = out["rows"]
@@ -25,7 +25,7 @@ def test_demo_json_rows(capsys) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_demo_table_text(capsys) -> None:  # type: ignore[no-untyped-def]
-    assert cli.main(["demo", "--rows", "23", "--limit", "100", "--no-progress"]) == 0
+    assert cli.main(["demo", "--rows", "23", "--limit", "100", "--no-progress", "--no-peers"]) == 0
     out = capsys.readouterr().out
     assert "embedded digit CNN" in out and "k-means 4-bit weights" in out and "speed vs float" in out
 

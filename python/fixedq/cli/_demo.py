@@ -55,7 +55,7 @@ def _rows() -> List[Tuple[str, Optional[fixedq.QuantConfig]]]:
 DEMO_ROWS = _rows()
 
 
-def _timed(fn: Any, x: np.ndarray, repeats: int = 3) -> Tuple[np.ndarray, float]:
+def timed(fn: Any, x: np.ndarray, repeats: int = 3) -> Tuple[np.ndarray, float]:
     """The output of ``fn(x)`` and the best wall time of ``repeats`` passes (after a warm-up
     call on 8 images: first-call costs are not the model's speed; the best of several passes
     keeps a busy machine's pauses out of the ratio)."""
@@ -107,11 +107,11 @@ def compare_table(model: Model, calibration: np.ndarray, x: np.ndarray, y: np.nd
     float_size = 4.0 * model.num_parameters()
     for method, cfg in items:
         if cfg is None:
-            pred, secs = _timed(model, x)
+            pred, secs = timed(model, x)
             mode, wb, ab, size = "float", 32, 32, float_size
         else:
             q = fixedq.quantize(model, calibration, cfg)
-            pred, secs = _timed(q, x)
+            pred, secs = timed(q, x)
             mode, wb, ab, size = q.mode, cfg.weight_bits, cfg.activation_bits, q.size_bytes
         acc = 100.0 * float((pred.argmax(1) == y).mean())
         if cfg is None:
