@@ -143,6 +143,8 @@ def test_round_trip_identical_weights(embedded, compressed, saved: Path) -> None
     for a, b in zip(compressed.layers, back.layers):
         assert (a.name, a.op, a.kind, a.param, a.prune, a.bias_bits) == (b.name, b.op, b.kind, b.param, b.prune, b.bias_bits)
         assert a.tensor.size_breakdown() == b.tensor.size_breakdown()
+        for sa, sb in ((a.tensor.weight_stream, b.tensor.weight_stream), (a.tensor.position_stream, b.tensor.position_stream)):
+            assert (sa.data, sa.num_bits, sa.count, sa.lengths.tolist()) == (sb.data, sb.num_bits, sb.count, sb.lengths.tolist())
     assert np.array_equal(back(data["x"][:100]), compressed(data["x"][:100]))
     assert back.size_bytes == compressed.size_bytes
     assert saved.stat().st_size < compressed.size_bytes + 4096   # the graph header is small

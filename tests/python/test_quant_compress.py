@@ -149,6 +149,15 @@ def test_huffman_round_trip_and_optimality(case: int) -> None:
     assert len(s.data) == math.ceil(s.num_bits / 8)
 
 
+def test_huffman_long_stream_crosses_blocks() -> None:
+    # more than 2**16 symbols and bits: encoding and decoding run in blocks; codes straddle them
+    g = rng(8)
+    x = g.choice(7, size=150_001, p=[0.4, 0.2, 0.15, 0.1, 0.08, 0.05, 0.02])
+    s = huffman_encode(x)
+    assert s.num_bits > 3 * (1 << 16) and np.array_equal(huffman_decode(s), x)
+    assert s.num_bits == optimal_cost(np.bincount(x).tolist())
+
+
 def test_huffman_single_symbol_and_empty() -> None:
     s = huffman_encode(np.array([5, 5, 5]))
     assert s.lengths.tolist() == [0] * 5 + [1] and s.num_bits == 3

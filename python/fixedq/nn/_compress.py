@@ -360,14 +360,15 @@ class _Reader:
             raise self.fail(f"{where}.{key} = {v} is not a byte range inside the {len(self.payload)}-byte payload")
         return self.payload[v[0]:v[0] + v[1]]
 
-    def stream(self, d: Any, count: int, alphabet: int, where: str) -> np.ndarray:
+    def stream(self, d: Any, count: int, alphabet: int, where: str) -> Tuple[HuffmanStream, np.ndarray]:
         lengths = np.frombuffer(self.blob(d, "lengths", where), dtype=np.uint8)
         if lengths.size > alphabet:
             raise self.fail(f"{where}: Huffman table of {lengths.size} symbols for an alphabet of {alphabet}")
         data = bytes(self.blob(d, "data", where))
         nbits = self.int_in(d, "num_bits", 0, 8 * len(data), where)
+        stream = HuffmanStream(lengths.copy(), data, nbits, count)
         try:
-            return huffman_decode(HuffmanStream(lengths.copy(), data, nbits, count))
+            return stream, huffman_decode(stream)
         except ValueError as exc:
             raise self.fail(f"{where}: {exc}") from None
 
@@ -472,14 +473,15 @@ def _build(r: _Reader, header: Any, max_elements: int) -> CompressedModel:
         if len(book_bytes) % 4 or len(book_bytes) // 4 > 1 << bits:
             raise r.fail(f"{where}: codebook of {len(book_bytes)} bytes for {bits}-bit codes")
         book = np.frombuffer(book_bytes, dtype="<f4").astype(np.float32)
-        wcodes = r.stream(r.get(ly, "weights", dict, where), entries, book.size, f"{where}.weights")
-        pcodes = r.stream(r.get(ly, "positions", dict, where), entries, 1 << ib, f"{where}.positions")
+        wstream, wcodes = r.stream(r.get(ly, "weights", dict, where), entries, book.size, f"{where}.weights")
+        pstream, pcodes = r.stream(r.get(ly, "positions", dict, where), entries, 1 << ib, f"{where}.positions")
         zero = r.get(ly, "zero_code", bool, where)
         prune = ly.get("prune")
         try:
             t = CompressedTensor.from_codes(shape, bits, ib, book, zero, wcodes, pcodes)
         except ValueError as exc:
             raise r.fail(f"{where}: {exc}") from None
+        t = dataclasses.replace(t, weight_stream=wstream, position_stream=pstream)   # the file's own streams
         bias_bits = 32 * sum(params[p].size for p in node.inputs[2:] if p in params)
         layers.append(CompressedLayer(node.name, node.op, r.get(ly, "kind", str, where), param,
                                       float(prune) if isinstance(prune, (int, float)) else None, t, bias_bits))

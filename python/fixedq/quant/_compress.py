@@ -39,6 +39,7 @@ MAX_CODE_LENGTH = 48
 #: Largest alphabet (cluster-index and gap codes have at most 16 bits).
 MAX_ALPHABET = 1 << 16
 _FLOAT_BITS = 32
+_CHUNK = 1 << 16          # symbols (encoding) or bits (decoding) per vectorised block
 
 
 # ---------------------------------------------------------------------------------------------
@@ -273,18 +274,17 @@ def huffman_encode(symbols: Any, num_symbols: Optional[int] = None) -> HuffmanSt
     order, codes = _canonical(lengths)
     code_of = np.zeros(n, dtype=np.uint64)
     code_of[order] = codes
-    ln = lengths[s]
-    total = int(ln.sum())
-    if total:
+    total = int(lengths[s].sum())
+    pieces = []
+    for start in range(0, s.size, _CHUNK):             # bounded temporaries on large layers
+        sym = s[start:start + _CHUNK]
+        ln = lengths[sym]
         width = int(ln.max())
         shifts = np.arange(width - 1, -1, -1, dtype=np.uint64)              # MSB first
-        bitmat = (code_of[s][:, None] >> shifts[None, :]) & np.uint64(1)
+        bitmat = ((code_of[sym][:, None] >> shifts[None, :]) & np.uint64(1)).astype(np.uint8)
         # a code of length l is the last l of the `width` columns of its row
-        keep = np.arange(width)[None, :] >= (width - ln)[:, None]
-        bits = bitmat[keep].astype(np.uint8)
-        data = np.packbits(bits).tobytes()
-    else:
-        data = b""
+        pieces.append(bitmat[np.arange(width)[None, :] >= (width - ln)[:, None]])
+    data = np.packbits(np.concatenate(pieces)).tobytes() if total else b""
     return HuffmanStream(lengths.astype(np.uint8), data, total, int(s.size))
 
 
@@ -314,25 +314,32 @@ def huffman_decode(stream: HuffmanStream) -> np.ndarray:
     width = int(lengths.max())
     bits = np.unpackbits(np.frombuffer(stream.data, dtype=np.uint8))[:nbits]
     bits = np.concatenate([bits, np.zeros(width, np.uint8)]).astype(np.uint64)
-    win = np.zeros(nbits, dtype=np.uint64)                     # the `width` bits from each position
-    for j in range(width):
-        win = (win << np.uint64(1)) | bits[j:j + nbits]
     # canonical codes left-justified to `width` bits are increasing in (length, symbol) order
     sorted_len = lengths[order]
     left = codes << (np.uint64(width) - sorted_len.astype(np.uint64))
-    slot = np.searchsorted(left, win, side="right") - 1         # the code whose range holds win
-    slot_c = np.maximum(slot, 0)
-    span = np.uint64(1) << (np.uint64(width) - sorted_len[slot_c].astype(np.uint64))
-    valid = (slot >= 0) & (win - left[slot_c] < span)
-    step = np.where(valid, sorted_len[slot_c], 0).tolist()
-    sym = order[slot_c].tolist()
-    out = [0] * count
+    out: list = []
     pos = 0
-    for i in range(count):
-        if pos >= nbits or step[pos] == 0:
-            raise ValueError(f"corrupt Huffman stream: no valid code at bit {pos} (symbol {i} of {count})")
-        out[i] = sym[pos]
-        pos += step[pos]
+    for start in range(0, nbits, _CHUNK):
+        stop = min(start + _CHUNK, nbits)
+        win = np.zeros(stop - start, dtype=np.uint64)       # the `width` bits from each position
+        for j in range(width):
+            win = (win << np.uint64(1)) | bits[start + j:stop + j]
+        slot = np.searchsorted(left, win, side="right") - 1  # the code whose range holds win
+        slot_c = np.maximum(slot, 0)
+        span = np.uint64(1) << (np.uint64(width) - sorted_len[slot_c].astype(np.uint64))
+        valid = (slot >= 0) & (win - left[slot_c] < span)
+        step = np.where(valid, sorted_len[slot_c], 0).tolist()
+        sym = order[slot_c].tolist()
+        while len(out) < count and pos < stop:
+            k = pos - start
+            if step[k] == 0:
+                raise ValueError(f"corrupt Huffman stream: no valid code at bit {pos} (symbol {len(out)} of {count})")
+            out.append(sym[k])
+            pos += step[k]
+        if len(out) == count:
+            break
+    if len(out) < count:
+        raise ValueError(f"corrupt Huffman stream: the {nbits} bits end after {len(out)} of {count} symbols")
     if pos != nbits:
         raise ValueError(f"corrupt Huffman stream: {count} symbols end at bit {pos}, the stream has {nbits}")
     return np.asarray(out, dtype=np.int64)
