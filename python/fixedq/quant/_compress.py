@@ -51,7 +51,7 @@ def _check_index_bits(index_bits: Any, name: str = "index_bits") -> int:
 
 def encode_relative_index(mask_or_positions: Any, index_bits: int, *,
                           size: Optional[int] = None) -> Tuple[np.ndarray, np.ndarray]:
-    """Encode sparse positions as gap codes with filler entries (Deep Compression, section 3).
+    """Encode sparse positions as gap codes with filler entries (Deep Compression's relative index).
 
     Parameters
     ----------
