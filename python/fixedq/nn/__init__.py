@@ -2,12 +2,15 @@
 
 :func:`load_onnx` reads an ONNX model into a :class:`Model` (float inference on NumPy);
 :class:`Sequential` builds one from NumPy weights. :func:`fixedq.quantize` turns a model into a
-:class:`QuantizedModel`. :func:`embedded_model_path` and :func:`embedded_data` give the small
+:class:`QuantizedModel`; :func:`deep_compress` into a :class:`CompressedModel` (Deep
+Compression: pruning, weight sharing, Huffman coding), saved and read back by
+:func:`load_compressed`. :func:`embedded_model_path` and :func:`embedded_data` give the small
 digit CNN and its test images shipped with the package.
 """
 
 from __future__ import annotations
 
+from ._compress import CompressedLayer, CompressedModel, deep_compress, load_compressed
 from ._data import embedded_data, embedded_model_path, load_embedded
 from ._layers import (
     AvgPool2d,
@@ -33,6 +36,8 @@ __all__ = [
     "SUPPORTED_OPS",
     "AvgPool2d",
     "BatchNorm2d",
+    "CompressedLayer",
+    "CompressedModel",
     "Conv2d",
     "Dropout",
     "Flatten",
@@ -50,8 +55,10 @@ __all__ = [
     "Sequential",
     "Sigmoid",
     "Softmax",
+    "deep_compress",
     "embedded_data",
     "embedded_model_path",
+    "load_compressed",
     "load_embedded",
     "load_onnx",
     "quantize",
