@@ -265,17 +265,29 @@ def _distribution_plots(directory: str, model: Any, cal: Optional[np.ndarray]) -
     from ._plots import plot_layer_distributions
 
     tensors: Dict[str, np.ndarray] = {}
-    marks: Dict[str, List[float]] = {}
+    marks: Dict[str, Dict[str, float]] = {}
     acts = _activation_ranges(model, cal) if cal is not None else {}
     for n in model.weighted_nodes():
         w = model.params[n.inputs[1]]
         tensors[f"{n.name} weights"] = w
-        marks[f"{n.name} weights"] = [float(np.abs(w).max())]
+        marks[f"{n.name} weights"] = {"max |w|": float(np.abs(w).max())}
         if n.inputs[0] in acts:
             a = acts[n.inputs[0]]
             tensors[f"{n.name} input"] = a
-            marks[f"{n.name} input"] = [float(np.abs(a).max())]
+            marks[f"{n.name} input"] = _thresholds(a)
     return plot_layer_distributions(directory, tensors, marks)
+
+
+def _thresholds(a: np.ndarray) -> Dict[str, float]:
+    """The int8 thresholds the calibrators choose for ``a``: minmax, percentile, entropy, mse."""
+    from ..quant import Calibrator
+
+    out = {}
+    for method in ("minmax", "percentile", "entropy", "mse"):
+        cal = Calibrator(method)
+        cal.collect(a)
+        out[method] = float(cal.compute().threshold)
+    return out
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
@@ -331,7 +343,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from fixedq.benchmarks import kernels
     except ImportError as exc:
         raise CommandError(f"the kernel comparison is not available: {exc}") from None
-    return int(kernels.main(args.bench_args))
+    return int(kernels.main(args.bench_args, prog="fixedq bench"))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ call), timed the same way as fixedq's rows and with the same number of threads."
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from typing import Any, Dict, List, Optional
@@ -55,9 +56,15 @@ def ort_rows(model_path: str, calibration: np.ndarray, x: np.ndarray, y: Optiona
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         qpath = os.path.join(tmp, "int8.onnx")
-        quantize_static(model_path, qpath, Reader(), quant_format=QuantFormat.QOperator, per_channel=True,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        calibrate_method=CalibrationMethod.MinMax)
+        root = logging.getLogger()
+        level = root.level
+        root.setLevel(logging.ERROR)  # quantize_static logs advice on the root logger
+        try:
+            quantize_static(model_path, qpath, Reader(), quant_format=QuantFormat.QOperator, per_channel=True,
+                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                            calibrate_method=CalibrationMethod.MinMax)
+        finally:
+            root.setLevel(level)
         for method, path, wb, ab in (("onnxruntime float32", model_path, 32, 32), (ORT_STATIC_METHOD, qpath, 8, 8)):
             sess = _session(ort, path, threads)
 

@@ -27,7 +27,7 @@ def _safe(name: str) -> str:
 
 
 def plot_layer_distributions(directory: str, tensors: Mapping[str, np.ndarray],
-                             thresholds: Optional[Mapping[str, Sequence[float]]] = None) -> List[str]:
+                             thresholds: Optional[Mapping[str, Mapping[str, float]]] = None) -> List[str]:
     """One PNG per tensor: its ``log2|x|`` distribution with the thresholds marked.
 
     Parameters
@@ -36,8 +36,8 @@ def plot_layer_distributions(directory: str, tensors: Mapping[str, np.ndarray],
         Created if missing.
     tensors : mapping of str to numpy.ndarray
         Label (e.g. ``"conv1 weights"``) to values.
-    thresholds : mapping of str to sequence of float, optional
-        Per label, the thresholds to mark (calibrated ranges, weight maxima).
+    thresholds : mapping of str to mapping of str to float, optional
+        Per label, the named thresholds to mark (calibrated ranges, weight maxima).
 
     Returns
     -------
@@ -51,8 +51,7 @@ def plot_layer_distributions(directory: str, tensors: Mapping[str, np.ndarray],
     written = []
     for label, values in tensors.items():
         fig, ax = plt.subplots(figsize=(7, 3.5))
-        th = [t for t in (thresholds or {}).get(label, ()) if t > 0]
-        plot_histogram(values, thresholds=th or None, ax=ax, title=label)
+        plot_histogram(values, thresholds=dict((thresholds or {}).get(label, {})), ax=ax, title=label)
         path = os.path.join(directory, _safe(label) + ".png")
         fig.tight_layout()
         fig.savefig(path, dpi=100)
@@ -78,7 +77,7 @@ def plot_accuracy_vs_bits(path: str, results: Sequence[Dict[str, Any]]) -> str:
     for r in results:
         if r["mode"] == "float":
             ax.axhline(r["accuracy"], color="0.4", linestyle="--", label=f"float32 ({r['accuracy']:.1f}%)")
-        elif r["mode"] != "onnxruntime" and np.isfinite(r["accuracy"]):
+        elif r["mode"] != "onnxruntime" and isinstance(r["weight_bits"], int) and np.isfinite(r["accuracy"]):
             series.setdefault(_family(r["method"]), []).append((r["weight_bits"], r["accuracy"]))
     for name, pts in series.items():
         pts.sort()
