@@ -303,14 +303,12 @@ def _fixedq_setup(threads: int) -> Tuple[Dict[str, str], Callable[[Case, Dict[st
     def build(case: Case, inp: Dict[str, Any]) -> Runner:
         ident = np.asarray
         if case.op == "MatMulInteger":
-            packed_type = getattr(ops, "MatMulInteger", None)
-            if packed_type is not None:  # a public prepacked MatMulInteger, once it exists
-                mm = packed_type(inp["w"], inp["w_zero_point"], inp["x_zero_point"])
-            else:  # the object behind ops.matmul_integer, which packs b on every call
-                from fixedq._core import ops as core_ops
+            # fixedq.ops has no prepacked MatMulInteger: this is the object ops.matmul_integer
+            # builds (packing b) on every call, built once, as ONNX Runtime prepacks b.
+            from fixedq._core import ops as core_ops
 
-                mm = core_ops.PackedMatMul(inp["w"], np.asarray(inp["w_zero_point"]), np.asarray(inp["x_zero_point"]),
-                                           None, None, "MatMulInteger")
+            mm = core_ops.PackedMatMul(inp["w"], np.asarray(inp["w_zero_point"]), np.asarray(inp["x_zero_point"]),
+                                       None, None, "MatMulInteger")
             a = inp["x"]
             return (lambda: mm(a)), ident
         args = (inp["w"], inp["w_scale"], inp["w_zero_point"], inp["x_scale"], inp["x_zero_point"],
@@ -427,9 +425,11 @@ def _setup(contender: str, threads: int) -> Tuple[Dict[str, str], Callable[[Case
 
 
 def _time_call(fn: Callable[[], Any], min_time: float, min_samples: int) -> Dict[str, float]:
-    """Median seconds per call of ``fn`` (already warmed up once): more warm-up calls for a
-    tenth of ``min_time``, then samples of ``inner`` calls each (>= 2 ms per sample), until
-    ``min_time`` seconds and ``min_samples`` samples."""
+    """Median seconds per call of ``fn`` (already called once): more warm-up calls for a tenth
+    of ``min_time``, then samples of ``inner`` calls each (>= 2 ms per sample as estimated from
+    the fastest warm-up call) until ``min_time`` seconds and ``min_samples`` samples are done; a
+    call much slower than estimated (a preempted thread pool) stops sampling at 20 x ``min_time``
+    once 3 samples are in."""
     t0 = time.perf_counter()
     fn()
     estimate = max(time.perf_counter() - t0, 1e-7)
@@ -439,12 +439,15 @@ def _time_call(fn: Callable[[], Any], min_time: float, min_samples: int) -> Dict
         fn()
         estimate = min(estimate, max(time.perf_counter() - t0, 1e-7))
     inner = max(1, math.ceil(_SAMPLE_TIME / estimate))
-    samples = max(min_samples, math.ceil(min_time / (inner * estimate)))
-    times = []
+    times: List[float] = []
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        for _ in range(samples):
+        start = time.perf_counter()
+        while True:
+            elapsed = time.perf_counter() - start
+            if (elapsed >= min_time and len(times) >= min_samples) or (elapsed >= 20 * min_time and len(times) >= 3):
+                break
             t0 = time.perf_counter()
             for _ in range(inner):
                 fn()
@@ -452,7 +455,7 @@ def _time_call(fn: Callable[[], Any], min_time: float, min_samples: int) -> Dict
     finally:
         if gc_was_enabled:
             gc.enable()
-    return {"seconds": statistics.median(times), "min_seconds": min(times), "samples": samples,
+    return {"seconds": statistics.median(times), "min_seconds": min(times), "samples": len(times),
             "calls_per_sample": inner}
 
 
