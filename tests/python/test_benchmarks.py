@@ -38,7 +38,7 @@ def _run(args: list[str], extra_path: str | None = None) -> subprocess.Completed
 
 @pytest.fixture(scope="module")
 def quick_run() -> dict:
-    proc = _run(["--contenders", "fixedq,onnxruntime", "--json"])
+    proc = _run(["--contenders", "fixedq,onnxruntime", "--isa", "scalar", "--json"])
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
@@ -58,14 +58,15 @@ def test_quick_run_data(quick_run: dict) -> None:
     assert header["versions"]["fixedq"] and header["versions"]["numpy"] == np.__version__
     assert header["cpu"] and header["date"].endswith("UTC")
     assert [(r["case"], r["contender"]) for r in results] == [
-        (c, n) for n in ("fixedq", "onnxruntime") for c in CASES.split(",")]
+        (c, n) for n in ("fixedq", "fixedq[scalar]", "onnxruntime") for c in CASES.split(",")]
     for r in results:
         case = next(c for c in kernels.CASES if c.key == r["case"])
         assert r["macs"] == 32**3 == case.macs(quick=True)
-        if r["contender"] == "fixedq":
-            # fixedq's documented contract: bit for bit the reference, on the dispatched path
+        if r["contender"].startswith("fixedq"):
+            # fixedq's documented contract: bit for bit the reference, on the dispatched path and
+            # on the plain loops (FIXEDQ_ISA=scalar reached the worker process)
             assert (r["status"], r["max_diff"], r["agrees"], r["tolerance"]) == ("ok", 0, True, 0)
-            assert r["isa"] == ops.isa()
+            assert r["isa"] == (ops.isa() if r["contender"] == "fixedq" else "scalar")
         elif HAVE_ORT:
             assert r["status"] == "ok"
             assert r["tolerance"] == (0 if r["op"] == "MatMulInteger" else 1)
@@ -90,6 +91,7 @@ def test_table_is_aligned_and_complete(quick_run: dict) -> None:
     text = kernels.format_table(quick_run["results"], quick_run["header"])
     lines = text.splitlines()
     head = next(i for i, line in enumerate(lines) if line.startswith("case "))
+    assert "fixedq[scalar]" in lines[head]
     table = lines[head:head + 2 + len(quick_run["summary"])]
     gaps = [m.start() for m in re.finditer("  ", table[1])]  # the separator: dashes per column, 2 spaces between
     assert len(gaps) == len(table[0].split()) - 1 - 2  # "fixedq isa", "best peer", "fixedq/best" hold a space
@@ -181,3 +183,12 @@ def test_case_table_matches_the_cpp_benchmark_shapes() -> None:
     mine = {(n, c, s, s, k, kk, st, p, g) for case in kernels.CASES if case.is_conv
             for (n, c, s, k, kk, st, p, g) in [case.dims]}
     assert mine == convs
+
+
+def test_header_names_the_environment_the_workers_inherit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    monkeypatch.delenv("FIXEDQ_ISA", raising=False)
+    header = kernels.collect_header([1, 2], command="x")
+    assert header["environment"] == {"ONEDNN_MAX_CPU_ISA": "AVX2"}
+    assert header["threads"] == [1, 2] and len(header["load_after"]) == 3
+    assert "environment: ONEDNN_MAX_CPU_ISA=AVX2" in kernels.format_table([], header)

@@ -70,12 +70,15 @@ __all__ = [
     "main",
     "reference_output",
     "run_comparison",
+    "select_cases",
     "summarize",
 ]
 
 #: Peer contenders in table order; ``fixedq`` (and ``fixedq[<isa>]``) come first.
 PEERS = ("onnxruntime", "torch-x86", "torch-fbgemm", "torch-onednn", "torch-qnnpack")
 _DEFAULT_SEED = 5
+# Variables that change what a contender runs; the workers inherit them, the header shows them.
+_REPORTED_ENV = ("FIXEDQ_ISA", "ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY", "OMP_WAIT_POLICY")
 _SAMPLE_TIME = 2e-3  # seconds per timing sample at least: a tiny call is looped within a sample
 _MIN_SAMPLES = 5
 _QUICK_MIN_TIME = 0.02
@@ -782,7 +785,9 @@ def collect_header(threads: Sequence[int], results: Sequence[Dict[str, Any]] = (
     -------
     dict
         ``date`` (UTC), ``cpu``, ``cpu_flags`` (the int8-relevant ones), ``versions``,
-        ``threads``, ``load_before``, ``load_after``, ``command``.
+        ``threads``, ``load_before``, ``load_after``, ``environment`` (those of
+        ``FIXEDQ_ISA``, ``ONEDNN_MAX_CPU_ISA``, ``ATEN_CPU_CAPABILITY``, ``OMP_WAIT_POLICY`` that
+        are set: every worker inherits them), ``command``.
     """
     import fixedq
 
@@ -804,11 +809,12 @@ def collect_header(threads: Sequence[int], results: Sequence[Dict[str, Any]] = (
             versions[name] = r["version"]
         elif r["status"] == "skipped":
             versions.setdefault(name, "not importable")
+    environment = {k: os.environ[k] for k in _REPORTED_ENV if os.environ.get(k)}
     return {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "cpu": f"{model}, {os.cpu_count()} logical CPUs", "cpu_flags": [f for f in wanted if f in flags],
             "versions": versions, "threads": list(threads),
             "load_before": list(load_before) if load_before else None, "load_after": list(os.getloadavg()),
-            "command": command}
+            "environment": environment, "command": command}
 
 
 def _header_lines(header: Dict[str, Any]) -> List[str]:
@@ -818,6 +824,8 @@ def _header_lines(header: Dict[str, Any]) -> List[str]:
             f"CPU: {header['cpu']}; int8 flags: {' '.join(header['cpu_flags']) or 'none'}",
             "versions: " + ", ".join(f"{k} {v}" for k, v in header["versions"].items()),
             f"threads: {', '.join(map(str, header['threads']))}; load average (1/5/15 min) before: {before}; after: {load}",
+            *([f"environment: {' '.join(f'{k}={v}' for k, v in header['environment'].items())}"]
+              if header.get("environment") else []),
             *([f"command: {header['command']}"] if header.get("command") else [])]
 
 
