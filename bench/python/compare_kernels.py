@@ -14,4 +14,4 @@ from __future__ import annotations
 from fixedq.benchmarks.kernels import main
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(prog="python bench/python/compare_kernels.py"))

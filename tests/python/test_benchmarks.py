@@ -128,7 +128,7 @@ def test_reference_against_plain_loops() -> None:
     rng = np.random.default_rng(3)
     for key in ("conv7x7s2-3to64-224-nchw", "dwconv3x3-128-56-nhwc", "conv3x3-b8-32to64-32-nchw"):
         case = next(c for c in kernels.CASES if c.key == key)
-        inputs = kernels._inputs(case, True, int(rng.integers(1 << 30)))
+        inputs = kernels.case_inputs(case, True, int(rng.integers(1 << 30)))
         batch, cin, size, cout, k, stride, pad, groups = case.shape(quick=True)
         x = inputs["x"].astype(np.int64) - int(inputs["x_zero_point"])
         w = inputs["w"].astype(np.int64)
@@ -154,12 +154,12 @@ def test_reference_against_plain_loops() -> None:
         np.testing.assert_array_equal(got, expect, err_msg=key)
         assert 0.05 < np.mean((got > 0) & (got < 255)) and len(np.unique(got)) > 20  # not all saturated
     case = next(c for c in kernels.CASES if c.key == "matmulinteger-64x4096x1024")
-    inputs = kernels._inputs(case, True, 7)
+    inputs = kernels.case_inputs(case, True, 7)
     expect = (inputs["x"].astype(np.int64) - 128) @ inputs["w"].astype(np.int64)
     np.testing.assert_array_equal(kernels.reference_output(case, inputs), expect)
 
 
-def test_case_selection_and_bad_arguments() -> None:
+def test_case_selection_and_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
     assert [c.key for c in kernels.select_cases(["conv3x3-256*", "overhead-*"])] == [
         "conv3x3-256to256-14-nhwc", "conv3x3-256to256-14-nchw", "overhead-qlinearmatmul-1x4x4"]
     with pytest.raises(ValueError, match="'nope' matches no case"):
@@ -168,9 +168,13 @@ def test_case_selection_and_bad_arguments() -> None:
         kernels.run_comparison(CASES.split(","), contenders=["fixedq", "mkl"])
     with pytest.raises(ValueError, match="threads: expected thread counts >= 1"):
         kernels.run_comparison(CASES.split(","), threads=[0])
-    with pytest.raises(SystemExit) as exc:
-        kernels.main(["--threads", "one"])
-    assert exc.value.code == 2
+    for argv, error in ((["--threads", "one"], "--threads: expected comma-separated integers, got one"),
+                        (["--cases", "conv9x9*"], "cases: 'conv9x9*' matches no case"),
+                        (["--contenders", "torch"], "contenders: unknown contender 'torch'")):
+        with pytest.raises(SystemExit) as exc:
+            kernels.main(argv, prog="fixedq bench")
+        assert exc.value.code == 2
+        assert f"fixedq bench: error: {error}" in capsys.readouterr().err
 
 
 def test_case_table_matches_the_cpp_benchmark_shapes() -> None:

@@ -65,6 +65,7 @@ __all__ = [
     "CASES",
     "PEERS",
     "Case",
+    "case_inputs",
     "collect_header",
     "format_table",
     "main",
@@ -83,7 +84,7 @@ _SAMPLE_TIME = 2e-3  # seconds per timing sample at least: a tiny call is looped
 _MIN_SAMPLES = 5
 _QUICK_MIN_TIME = 0.02
 # Quantization parameters: full-range u8 activations around 128, symmetric s8 weights; the
-# output scale is set from the accumulator's spread (see _inputs) so outputs rarely saturate.
+# output scale is set from the accumulator's spread (see case_inputs) so outputs rarely saturate.
 _X_SCALE, _X_ZERO, _W_SCALE, _Y_ZERO = 0.02, 128, 0.01, 128
 _KNOWN_DEFECTS = {
     ("torch-fbgemm", "depthwise"): "FBGEMM's depthwise conv saturates int16 intermediates (NOTES.md D)",
@@ -209,11 +210,28 @@ def select_cases(patterns: Optional[Sequence[str]]) -> List[Case]:
 # ------------------------------------------------------------------------------------------
 # Inputs and the reference
 # ------------------------------------------------------------------------------------------
-def _inputs(case: Case, quick: bool, seed: int) -> Dict[str, Any]:
-    """The case's operands, identical in every process: full-range random u8 activations and
-    s8 weights from a seed derived from ``seed`` and the shape (the NHWC and NCHW variants of a
-    convolution get the same data), per-tensor scales, an int32 bias for convolutions, and an
-    output scale that puts the accumulator's standard deviation at 40 output steps."""
+def case_inputs(case: Case, quick: bool = False, seed: int = _DEFAULT_SEED) -> Dict[str, Any]:
+    """The operands of ``case``, identical in every process that asks.
+
+    Full-range uniform u8 activations (zero point 128) and s8 weights (zero point 0) drawn from
+    a seed derived from ``seed`` and the shape (the NHWC and NCHW variants of a convolution get
+    the same data), per-tensor scales, an int32 bias for convolutions, and an output scale that
+    puts the accumulator's standard deviation at 40 output steps (few outputs saturate).
+
+    Parameters
+    ----------
+    case : Case
+    quick : bool
+        Use ``case.quick_dims``.
+    seed : int
+
+    Returns
+    -------
+    dict
+        ``x`` (u8, ``(M, K)`` or NCHW), ``w`` (s8, ``(K, N)`` or ``(M, C / groups, k, k)``),
+        ``x_scale``, ``x_zero_point``, ``w_scale``, ``w_zero_point``, ``y_scale``,
+        ``y_zero_point`` (NumPy scalars), ``bias`` (int32, convolutions only) and ``quick``.
+    """
     d = case.shape(quick)
     rng = np.random.default_rng([seed, zlib.crc32(repr((case.op, d)).encode())])
     if case.is_conv:
@@ -269,7 +287,7 @@ def reference_output(case: Case, inputs: Dict[str, Any]) -> np.ndarray:
     ----------
     case : Case
     inputs : dict
-        As built for the case (``x``, ``w``, scales, zero points, ``bias``).
+        From :func:`case_inputs`.
 
     Returns
     -------
@@ -480,7 +498,7 @@ def _worker(spec: Dict[str, Any]) -> Dict[str, Any]:
     results = {}
     for key in spec["cases"]:
         case = next(c for c in CASES if c.key == key)
-        inp = _inputs(case, spec["quick"], spec["seed"])
+        inp = case_inputs(case, spec["quick"], spec["seed"])
         try:
             call, fetch = build(case, inp)
             first = fetch(call())
@@ -646,7 +664,7 @@ def run_comparison(cases: Optional[Sequence[str]] = None, threads: Sequence[int]
                         row.update({k: v for k, v in res.items() if k != "outputs"})
                         if res["status"] == "ok":
                             if case.key not in references:
-                                references[case.key] = reference_output(case, _inputs(case, quick, seed))
+                                references[case.key] = reference_output(case, case_inputs(case, quick, seed))
                             row.update(_compare(case, name, references[case.key], res["outputs"]))
                             row["gops"] = 2.0 * row["macs"] / row["seconds"] / 1e9
                             row["us_per_call"] = row["seconds"] * 1e6
@@ -875,9 +893,9 @@ def _csv(text: str) -> List[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(prog: str) -> argparse.ArgumentParser:
     doc = __doc__ or ""
-    parser = argparse.ArgumentParser(prog="python -m fixedq.benchmarks.kernels", description=doc.split("\n\n")[0],
+    parser = argparse.ArgumentParser(prog=prog, description=doc.split("\n\n")[0],
                                      epilog="Cases (--list): " + ", ".join(c.key for c in CASES))
     parser.add_argument("--cases", type=_csv, default=None,
                         help="comma-separated case keys or shell patterns, e.g. 'qlinearmatmul-*,conv*-nhwc'")
@@ -900,13 +918,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: Optional[List[str]] = None, prog: str = "python -m fixedq.benchmarks.kernels") -> int:
     """Run the comparison from the command line and print the table.
 
     Parameters
     ----------
     argv : list of str, optional
         The arguments (default ``sys.argv[1:]``); ``--help`` lists them.
+    prog : str
+        The command named in the usage message and in the table's header (``fixedq bench``
+        when called from there).
 
     Returns
     -------
@@ -914,7 +935,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         0; 1 when a fixedq contender disagrees with the reference or fails (a peer that
         disagrees is flagged in the table but does not change the status); 2 for bad arguments.
     """
-    parser = _parser()
+    parser = _parser(prog)
     args = parser.parse_args(argv)
     if args.worker:
         with open(args.worker[0], encoding="utf-8") as fh:
@@ -938,7 +959,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                                  corrupt=args.corrupt)
     except ValueError as exc:
         parser.error(str(exc))
-    command = "python -m fixedq.benchmarks.kernels " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = prog + " " + " ".join(sys.argv[1:] if argv is None else argv)
     header = collect_header(threads, results, command.strip(), load_before)
     if args.json:
         print(json.dumps({"header": header, "results": results, "summary": summarize(results)}, indent=1))
