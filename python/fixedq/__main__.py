@@ -115,7 +115,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from fixedq.cli import add_commands
 
     add_commands(sub)
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bench"]:  # everything after `bench` belongs to the kernel comparison's own parser
+        from fixedq.cli._commands import cmd_bench
+
+        args = argparse.Namespace(command="bench", func=cmd_bench, bench_args=argv[1:])
+    else:
+        args = parser.parse_args(argv)
 
     prog = f"fixedq {args.command}" if args.command else "fixedq"
     try:
