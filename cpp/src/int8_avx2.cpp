@@ -16,6 +16,7 @@
 #include <cstring>
 
 #define FIXEDQ_INT8_ISA_NAME "avx2"
+#include "int8_depthwise_x86.inc"  // dw_ops: the depthwise convolution's vector operations
 
 namespace fixedq::kernels::int8::avx2 {
 namespace {

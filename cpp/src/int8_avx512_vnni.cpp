@@ -11,6 +11,8 @@
 #include <cstring>
 
 #define FIXEDQ_INT8_ISA_NAME "avx512_vnni"
+#define FIXEDQ_DW_512 1
+#include "int8_depthwise_x86.inc"  // dw_ops: the depthwise convolution's vector operations
 
 namespace fixedq::kernels::int8::avx512_vnni {
 namespace {

@@ -22,6 +22,8 @@
 #define FIXEDQ_DPBUSD256 _mm256_dpbusd_avx_epi32
 #define FIXEDQ_AVX_VNNI_NS avx_vnni
 #endif
+#define FIXEDQ_DW_DPBUSD256 FIXEDQ_DPBUSD256
+#include "int8_depthwise_x86.inc"  // dw_ops: the depthwise convolution's vector operations
 
 namespace fixedq::kernels::int8::FIXEDQ_AVX_VNNI_NS {
 namespace {

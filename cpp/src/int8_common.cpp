@@ -315,10 +315,15 @@ void conv(const packed_conv& w, const conv_shape& s, const void* x, dtype xt, st
 
   const int threads = num_threads();
   if (w.is_depthwise) {
-    const int tasks = s.batch * oh_n;
+    // Tasks are bands of output rows: a path keeps the input rows a band reads (interleaved
+    // once per band), so one band per image and thread.
+    const int bands = std::max(1, std::min(oh_n, threads));
+    const int tasks = s.batch * bands;
     auto run = [&](int task) {
-      const int b = task / oh_n, oh = task % oh_n;
-      t.depthwise_rows(w, s, xin, xt, zx, b, oh, oh + 1, yout, st);
+      const int b = task / bands, band = task % bands;
+      const int oh0 = static_cast<int>(std::int64_t{oh_n} * band / bands);
+      const int oh1 = static_cast<int>(std::int64_t{oh_n} * (band + 1) / bands);
+      t.depthwise_rows(w, s, xin, xt, zx, b, oh0, oh1, yout, st);
     };
 #if defined(_OPENMP)
 #pragma omp parallel for num_threads(std::min(threads, tasks)) schedule(static) if (threads > 1)
