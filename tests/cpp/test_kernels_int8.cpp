@@ -259,7 +259,13 @@ struct conv_case {
   q::conv_shape s;
   q::layout in, out;
   q::dtype xt, wt;
-  int stage_mode;
+  int stage_mode;  ///< 0: s32, 1: float_half_even, 2: fixed_double, 3: fixed_single
+  /// Weight zero points: random per channel, or all the type's "no offset" value (0 for s8,
+  /// 128 for u8: the flipped domain's 0, the common case a kernel may specialise).
+  bool weight_zp_random = true;
+  double multiplier_exp = -10;  ///< float multipliers in [1, 2) * 2^(exp - 0..7)
+  bool relu = false;            ///< clamp below at the output zero point (fused ReLU)
+  int zx = 1000;                ///< the input zero point; 1000: random
 };
 
 void check_conv(const conv_case& c, std::mt19937_64& rng, int threads) {
@@ -267,24 +273,29 @@ void check_conv(const conv_case& c, std::mt19937_64& rng, int threads) {
   char buf[300];
   std::snprintf(buf, sizeof buf,
                 "N=%d C=%d H=%d W=%d OC=%d k=%dx%d s=%dx%d pads=%d,%d,%d,%d d=%dx%d g=%d in=%s out=%s stage=%d "
-                "seed=%llu",
+                "x=%s w=%s zw_random=%d mult_exp=%g relu=%d zx=%d seed=%llu",
                 s.batch, s.in_channels, s.in_h, s.in_w, s.out_channels, s.kernel_h, s.kernel_w, s.stride_h,
                 s.stride_w, s.pad_top, s.pad_left, s.pad_bottom, s.pad_right, s.dilation_h, s.dilation_w, s.groups,
                 c.in == q::layout::nchw ? "NCHW" : "NHWC", c.out == q::layout::nchw ? "NCHW" : "NHWC", c.stage_mode,
-                static_cast<unsigned long long>(test_seed()));
+                c.xt == q::dtype::u8 ? "u8" : "s8", c.wt == q::dtype::u8 ? "u8" : "s8", int{c.weight_zp_random},
+                c.multiplier_exp, int{c.relu}, c.zx, static_cast<unsigned long long>(test_seed()));
   SCOPED_TRACE(buf);
   const std::size_t xn = static_cast<std::size_t>(s.batch) * s.in_channels * s.in_h * s.in_w;
   const std::size_t wn = static_cast<std::size_t>(s.out_channels) * (s.in_channels / s.groups) * s.kernel_h * s.kernel_w;
   const auto x = make_data(xn, c.xt, fill::random, rng);
   const auto w = make_data(wn, c.wt, (rng() & 1) ? fill::random : fill::extremes, rng);
   std::vector<std::int32_t> zw(static_cast<std::size_t>(s.out_channels)), bias(zw.size());
-  for (auto& z : zw) z = static_cast<std::int32_t>(rng() % 256) - (c.wt == q::dtype::s8 ? 128 : 0);
+  for (auto& z : zw)
+    z = c.weight_zp_random ? static_cast<std::int32_t>(rng() % 256) - (c.wt == q::dtype::s8 ? 128 : 0)
+                           : (c.wt == q::dtype::s8 ? 0 : 128);
   for (auto& b : bias) b = static_cast<std::int32_t>(rng() % 20001) - 10000;
-  const std::int32_t zx = static_cast<std::int32_t>(rng() % 256) - (c.xt == q::dtype::s8 ? 128 : 0);
+  const std::int32_t zx =
+      c.zx != 1000 ? c.zx : static_cast<std::int32_t>(rng() % 256) - (c.xt == q::dtype::s8 ? 128 : 0);
   std::vector<float> mult(zw.size());
   std::vector<std::int32_t> fm(zw.size()), sh(zw.size());
   for (std::size_t i = 0; i < mult.size(); ++i) {
-    const double real = std::ldexp(1.0 + static_cast<double>(rng() % 1000) / 1000.0, -10 - static_cast<int>(rng() % 8));
+    const double real = std::ldexp(1.0 + static_cast<double>(rng() % 1000) / 1000.0,
+                                   static_cast<int>(c.multiplier_exp) - static_cast<int>(rng() % 8));
     mult[i] = static_cast<float>(real);
     ASSERT_TRUE(q::quantize_multiplier(real, fm[i], sh[i]));
   }
@@ -301,7 +312,7 @@ void check_conv(const conv_case& c, std::mt19937_64& rng, int threads) {
   st.fixed_stride = 1;
   st.out_type = c.xt;
   st.zero_point = static_cast<std::int32_t>(rng() % 100) - (c.xt == q::dtype::s8 ? 50 : 0);
-  st.qmin = q::ref::qmin_of(c.xt);
+  st.qmin = c.relu ? st.zero_point : q::ref::qmin_of(c.xt);
   st.qmax = q::ref::qmax_of(c.xt);
   const std::size_t out_bytes = st.kind == q::requant_kind::none ? 4 : 1;
   const std::size_t yn = static_cast<std::size_t>(s.batch) * s.out_channels * s.out_h() * s.out_w();
@@ -363,6 +374,52 @@ TEST_P(Int8Path, ConvShapeBattery) {
       ++v;
       check_conv({s, in, out, (v & 1) ? q::dtype::s8 : q::dtype::u8, (v & 2) ? q::dtype::u8 : q::dtype::s8, v % 4}, rng,
                  1 + (v % 3 == 0));
+    }
+}
+
+// Depthwise convolution (one input channel per group), whose vector kernels block channels by
+// 32 or 64 (the chunk), output pixels by column tiles sized to the cache, and specialise 3x3
+// kernels, weight zero points of 0 and float multipliers below 1: channel counts around the
+// chunks, widths below a tile and across several, pads beyond the kernel, strides, dilations,
+// kernel widths past 4 taps, channel multipliers, both input and weight types, every output
+// stage with and without a fused ReLU, multipliers below and above 1, extreme zero points.
+TEST_P(Int8Path, DepthwiseBattery) {
+  std::mt19937_64 rng(test_seed() + 7);
+  std::vector<q::conv_shape> shapes;
+  for (int c : {1, 15, 16, 17, 63, 64, 65, 128, 130}) shapes.push_back(shape(1, c, 5, 13, c, 3, 3, 1, 1, 1, c));
+  shapes.push_back(shape(1, 16, 3, 150, 16, 3, 3, 1, 1, 1, 16));   // several column tiles, few channels
+  shapes.push_back(shape(1, 200, 4, 30, 200, 3, 3, 1, 1, 1, 200)); // several tiles, partial chunk
+  shapes.push_back(shape(2, 64, 3, 1, 64, 3, 3, 1, 1, 1, 64));     // one pixel wide, batch 2
+  shapes.push_back(shape(1, 65, 2, 2, 65, 3, 3, 1, 1, 1, 65));     // 2x2 input, all taps near padding
+  shapes.push_back(shape(1, 8, 4, 4, 8, 3, 3, 1, 4, 1, 8));        // pads (4) beyond the kernel (3)
+  shapes.push_back(shape(1, 17, 5, 9, 34, 3, 3, 1, 1, 1, 17));     // channel multiplier 2
+  shapes.push_back(shape(1, 6, 6, 7, 18, 3, 3, 2, 1, 1, 6));       // multiplier 3, stride 2
+  shapes.push_back(shape(1, 64, 9, 12, 64, 3, 3, 2, 1, 1, 64));    // stride 2, whole chunks
+  shapes.push_back(shape(1, 24, 9, 11, 24, 5, 5, 1, 2, 2, 24));    // 5 taps wide (two tap groups), dilation 2
+  shapes.push_back(shape(2, 20, 12, 13, 20, 7, 7, 2, 3, 1, 20));   // 7x7 stride 2
+  shapes.push_back(shape(1, 32, 4, 5, 32, 1, 1, 1, 0, 1, 32));     // 1x1
+  shapes.push_back(shape(1, 40, 7, 8, 40, 3, 5, 1, 0, 3, 40));     // 3x5, dilation 3
+  shapes.back().pad_top = 2;                                       // asymmetric pads
+  shapes.back().pad_right = 1;
+  shapes.back().stride_w = 3;
+  int v = 0;
+  for (const auto& s : shapes)
+    for (int variant = 0; variant < 6; ++variant) {
+      ++v;
+      conv_case c{s, q::layout::nhwc, q::layout::nhwc, (v & 1) ? q::dtype::s8 : q::dtype::u8,
+                  (v & 2) ? q::dtype::u8 : q::dtype::s8, 1};
+      switch (variant) {
+        case 0: c.weight_zp_random = false; break;                        // the fast float path
+        case 1: c.weight_zp_random = false; c.relu = true; c.in = q::layout::nchw; break;
+        case 2: c.weight_zp_random = false; c.multiplier_exp = 3; break;  // multipliers above 1
+        case 3: c.stage_mode = static_cast<int>(rng() % 4); c.out = q::layout::nchw; break;
+        case 4: c.weight_zp_random = false; c.stage_mode = 0; break;
+        default:
+          c.weight_zp_random = false;
+          c.stage_mode = 2 + static_cast<int>(rng() % 2);
+          c.zx = (v & 1) ? ((v & 4) ? -128 : 127) : ((v & 4) ? 0 : 255);  // the extreme codes
+      }
+      check_conv(c, rng, 1 + (v % 5 == 0));
     }
 }
 
