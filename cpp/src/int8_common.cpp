@@ -297,10 +297,11 @@ void conv(const packed_conv& w, const conv_shape& s, const void* x, dtype xt, st
   const std::ptrdiff_t out_pixels = std::ptrdiff_t{oh_n} * ow_n;
   const std::ptrdiff_t out_image = out_pixels * s.out_channels;
 
-  // NHWC views of the input and output (transposed copies when the layouts are NCHW).
+  // NHWC views of the input and output (transposed copies when the layouts are NCHW; the
+  // depthwise kernels read and write either layout themselves).
   std::vector<std::uint8_t> x_nhwc, y_nhwc;
   const char* xin = static_cast<const char*>(x);
-  if (in_layout == layout::nchw && s.in_channels > 1) {
+  if (in_layout == layout::nchw && s.in_channels > 1 && !w.is_depthwise) {
     x_nhwc.resize(static_cast<std::size_t>(in_image * s.batch));
     for (int b = 0; b < s.batch; ++b)
       transpose_image(xin + b * in_image, reinterpret_cast<char*>(x_nhwc.data()) + b * in_image, s.in_channels,
@@ -308,7 +309,7 @@ void conv(const packed_conv& w, const conv_shape& s, const void* x, dtype xt, st
     xin = reinterpret_cast<const char*>(x_nhwc.data());
   }
   char* yout = static_cast<char*>(y);
-  if (out_layout == layout::nchw && s.out_channels > 1) {
+  if (out_layout == layout::nchw && s.out_channels > 1 && !w.is_depthwise) {
     y_nhwc.resize(static_cast<std::size_t>(out_image * s.batch) * out_bytes);
     yout = reinterpret_cast<char*>(y_nhwc.data());
   }
@@ -323,7 +324,7 @@ void conv(const packed_conv& w, const conv_shape& s, const void* x, dtype xt, st
       const int b = task / bands, band = task % bands;
       const int oh0 = static_cast<int>(std::int64_t{oh_n} * band / bands);
       const int oh1 = static_cast<int>(std::int64_t{oh_n} * (band + 1) / bands);
-      t.depthwise_rows(w, s, xin, xt, zx, b, oh0, oh1, yout, st);
+      t.depthwise_rows(w, s, x, in_layout, xt, zx, b, oh0, oh1, y, out_layout, st);
     };
 #if defined(_OPENMP)
 #pragma omp parallel for num_threads(std::min(threads, tasks)) schedule(static) if (threads > 1)

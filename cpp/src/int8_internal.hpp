@@ -10,14 +10,15 @@
 namespace fixedq::kernels::int8 {
 
 /// One path's kernels. gemm_rows computes rows [m0, m1) x panels [pb, pe) of a GEMM serially; depthwise_rows
-/// output rows [oh0, oh1) of image bi (NHWC in and out; geometry s); the rest are whole operations.
+/// output rows [oh0, oh1) of image bi (whole tensors x and y in layouts xl and yl; geometry s); the rest are
+/// whole operations.
 struct int8_table {
   const char* name;
   int mr;  ///< rows per micro-kernel
   int np;  ///< panels per micro-kernel
   void (*gemm_rows)(const gemm_args& g, int m0, int m1, int pb, int pe);
-  void (*depthwise_rows)(const packed_conv& w, const conv_shape& s, const void* x_nhwc, dtype xt, std::int32_t zx,
-                         int bi, int oh0, int oh1, void* y_nhwc, const output_stage& st);
+  void (*depthwise_rows)(const packed_conv& w, const conv_shape& s, const void* x, layout xl, dtype xt, std::int32_t zx,
+                         int bi, int oh0, int oh1, void* y, layout yl, const output_stage& st);
   std::int32_t (*dot_s8s8)(const std::int8_t* a, const std::int8_t* b, std::ptrdiff_t n);
   std::int32_t (*dot_u8s8)(const std::uint8_t* a, const std::int8_t* b, std::ptrdiff_t n);
   void (*quantize_linear)(const float* x, std::ptrdiff_t n, const float* scale, const std::int32_t* zp,

@@ -389,6 +389,7 @@ TEST_P(Int8Path, DepthwiseBattery) {
   for (int c : {1, 15, 16, 17, 63, 64, 65, 128, 130}) shapes.push_back(shape(1, c, 5, 13, c, 3, 3, 1, 1, 1, c));
   shapes.push_back(shape(1, 16, 3, 150, 16, 3, 3, 1, 1, 1, 16));   // several column tiles, few channels
   shapes.push_back(shape(1, 200, 4, 30, 200, 3, 3, 1, 1, 1, 200)); // several tiles, partial chunk
+  shapes.push_back(shape(1, 40, 4, 40, 40, 3, 3, 1, 1, 1, 40));    // NCHW transposes: whole and partial 16 x 16 blocks
   shapes.push_back(shape(2, 64, 3, 1, 64, 3, 3, 1, 1, 1, 64));     // one pixel wide, batch 2
   shapes.push_back(shape(1, 65, 2, 2, 65, 3, 3, 1, 1, 1, 65));     // 2x2 input, all taps near padding
   shapes.push_back(shape(1, 8, 4, 4, 8, 3, 3, 1, 4, 1, 8));        // pads (4) beyond the kernel (3)
