@@ -188,7 +188,8 @@ void check_gemm(const gemm_case& c, std::mt19937_64& rng, int threads) {
 
 TEST_P(Int8Path, GemmShapeBattery) {
   std::mt19937_64 rng(test_seed());
-  const int ms[] = {1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 17, 25, 33};
+  // Every row count of the micro-kernels up to 14 (tails of every tile height), and several blocks.
+  const int ms[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 17, 25, 33, 50};
   const int ns[] = {1, 2, 3, 15, 16, 17, 31, 32, 33, 47, 48, 64, 65};
   const int ks[] = {1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129, 255, 256, 257, 1000};
   int idx = 0;
