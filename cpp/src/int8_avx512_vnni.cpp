@@ -103,6 +103,8 @@ struct kernel {
         "test %[groups], %[groups]\n\t"
         "jz 2f\n\t"
         "1:\n\t"
+        "prefetcht0 %c[pf](%[b])\n\t"
+        "prefetcht0 %c[pf](%[b],%[pb],1)\n\t"
         "vmovdqu64 (%[b]), %%zmm24\n\t"
         ".if %c[np] > 1\n\t"
         "vmovdqu64 (%[b],%[pb],1), %%zmm25\n\t"
@@ -137,7 +139,7 @@ struct kernel {
         : [p0] "+r"(p0), [p4] "+r"(p4), [p8] "+r"(p8), [b] "+r"(b), [groups] "+r"(groups), [lda] "+r"(lda_),
           [lda3] "+r"(lda3)
         : [pb] "r"(panel_bytes), [acc] "r"(acc), [tailp] "r"(tail), [ktail] "r"(std::int64_t{k & 3}),
-          [rows] "i"(Rows), [np] "i"(NP), [flip] "i"(ASigned ? 1 : 0)
+          [rows] "i"(Rows), [np] "i"(NP), [flip] "i"(ASigned ? 1 : 0), [pf] "i"(1024)
         : "rax", "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
           "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21",
           "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm31");

@@ -163,20 +163,54 @@ bool quantize_multiplier(double real, std::int32_t& fixed_multiplier, std::int32
 // ------------------------------------------------------------------------------------------
 // GEMM driver
 // ------------------------------------------------------------------------------------------
+namespace {
+
+/// Bytes of packed B one block keeps hot: a block's panels are re-read from the core's L2 by
+/// every row strip of the block, so they must stay there (1 MB on Zen 4, 1-2 MB on recent
+/// Intel cores; half of it leaves room for A and the outputs).
+constexpr std::ptrdiff_t kBlockBytesB = 384 * 1024;
+
+/// Multiply-adds below which a second thread costs more than it brings (an OpenMP fork and
+/// join is microseconds; 4M multiply-adds are ~10 us on one AVX-512 VNNI core).
+constexpr double kMacsPerThread = 4.0 * 1024 * 1024;
+
+/// Threads for `macs` multiply-adds split into `tasks` pieces.
+int threads_for(double macs, int tasks) {
+  const int useful = static_cast<int>(std::min<double>(tasks, std::max(1.0, macs / kMacsPerThread)));
+  return std::max(1, std::min(num_threads(), useful));
+}
+
+}  // namespace
+
 void gemm(const gemm_args& g) {
   if (g.m <= 0 || g.b == nullptr || g.b->n <= 0) return;
   const int8_table& t = active_table();
   const int mr = t.mr, np = t.np;
-  // Blocks: rows in multiples of the micro-kernel's, panels in multiples of its width.
-  const int row_blocks = (g.m + mr * 4 - 1) / (mr * 4);
-  const int panel_step = np * 4;
-  const int panel_blocks = (g.b->panels + panel_step - 1) / panel_step;
+  const packed_b& b = *g.b;
+  // Blocks of panels whose packed bytes fit kBlockBytesB (a multiple of the micro-kernel's
+  // panel count), by blocks of rows (a multiple of its row count). The order is panel block
+  // major: consecutive blocks share their panels, so a thread's static share of the blocks
+  // streams its panels of B from L2 and only the A rows (mr x K bytes, L1) from further away.
+  const std::ptrdiff_t panel_bytes = std::ptrdiff_t{b.kgroups} * k_group * panel_width;
+  int panel_step = static_cast<int>(std::max<std::ptrdiff_t>(1, kBlockBytesB / std::max<std::ptrdiff_t>(1, panel_bytes)));
+  panel_step = std::max(np, panel_step / np * np);
+  int panel_blocks = (b.panels + panel_step - 1) / panel_step;
+  const int row_step = mr * 4;
+  const int row_blocks = (g.m + row_step - 1) / row_step;
+  const double macs = static_cast<double>(g.m) * b.n * b.k;
+  const int threads = threads_for(macs, row_blocks * panel_blocks);
+  if (threads > 1 && panel_blocks % threads != 0 && b.panels >= threads * np) {
+    // Equal panel shares per thread: each thread then keeps its own panels in its own L2.
+    panel_blocks = (panel_blocks + threads - 1) / threads * threads;
+    panel_step = (b.panels + panel_blocks - 1) / panel_blocks;
+    panel_step = (panel_step + np - 1) / np * np;
+    panel_blocks = (b.panels + panel_step - 1) / panel_step;
+  }
   const int blocks = row_blocks * panel_blocks;
-  const int threads = std::min(num_threads(), blocks);
   auto run = [&](int blk) {
-    const int rb = blk / panel_blocks, pbk = blk % panel_blocks;
-    const int m0 = rb * mr * 4, m1 = std::min(g.m, m0 + mr * 4);
-    const int p0 = pbk * panel_step, p1 = std::min(g.b->panels, p0 + panel_step);
+    const int pbk = blk / row_blocks, rb = blk % row_blocks;
+    const int m0 = rb * row_step, m1 = std::min(g.m, m0 + row_step);
+    const int p0 = pbk * panel_step, p1 = std::min(b.panels, p0 + panel_step);
     t.gemm_rows(g, m0, m1, p0, p1);
   };
   if (threads > 1) {
@@ -213,18 +247,79 @@ void add_requantized(const void* a, std::int32_t za, float ma, const void* b, st
 // ------------------------------------------------------------------------------------------
 namespace {
 
-/// NCHW -> NHWC (or back) for one image of `bytes`-sized elements.
+/// NCHW -> NHWC (or back) for one image of T elements, in tiles of 16 channels x 64 pixels
+/// (both sides' lines stay in L1; a call per element, as memcpy(.., bytes), cost more than the
+/// convolution itself on small layers).
+template <class T>
+void transpose_typed(const T* src, T* dst, int c, int hw, bool to_nhwc) {
+  constexpr int kTc = 16, kTp = 64;
+  for (int c0 = 0; c0 < c; c0 += kTc) {
+    const int c1 = std::min(c, c0 + kTc);
+    for (int p0 = 0; p0 < hw; p0 += kTp) {
+      const int p1 = std::min(hw, p0 + kTp);
+      for (int i = p0; i < p1; ++i)
+        for (int ch = c0; ch < c1; ++ch) {
+          const std::size_t nchw = static_cast<std::size_t>(ch) * hw + i;
+          const std::size_t nhwc = static_cast<std::size_t>(i) * c + ch;
+          if (to_nhwc) {
+            dst[nhwc] = src[nchw];
+          } else {
+            dst[nchw] = src[nhwc];
+          }
+        }
+    }
+  }
+}
+
+/// The same for `bytes`-sized elements (1: u8/s8, 4: s32).
 void transpose_image(const char* src, char* dst, int c, int hw, std::size_t bytes, bool to_nhwc) {
-  for (int ch = 0; ch < c; ++ch)
-    for (int i = 0; i < hw; ++i) {
-      const std::size_t nchw = (static_cast<std::size_t>(ch) * hw + i) * bytes;
-      const std::size_t nhwc = (static_cast<std::size_t>(i) * c + ch) * bytes;
-      if (to_nhwc) {
-        std::memcpy(dst + nhwc, src + nchw, bytes);
+  if (bytes == 1) {
+    transpose_typed(reinterpret_cast<const std::uint8_t*>(src), reinterpret_cast<std::uint8_t*>(dst), c, hw, to_nhwc);
+  } else {
+    std::vector<std::int32_t> s(static_cast<std::size_t>(c) * hw), d(s.size());  // alignment of the caller's bytes unknown
+    std::memcpy(s.data(), src, s.size() * 4);
+    transpose_typed(s.data(), d.data(), c, hw, to_nhwc);
+    std::memcpy(dst, d.data(), d.size() * 4);
+  }
+}
+
+/// One im2col row: the KH x KW x cg bytes that output pixel (oh, ow) of group g reads from the
+/// NHWC image, padding as `pad_byte`. Taps next to each other in the input (dilation 1, one
+/// group) are copied as one run.
+void im2col_row(const conv_shape& s, const std::uint8_t* ximg, int g, int cg, int oh, int ow, std::uint8_t pad_byte,
+                std::uint8_t* dst) {
+  const bool runs = s.dilation_w == 1 && s.groups == 1;
+  for (int kh = 0; kh < s.kernel_h; ++kh) {
+    const int ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
+    if (ih < 0 || ih >= s.in_h) {
+      std::memset(dst, pad_byte, static_cast<std::size_t>(s.kernel_w) * cg);
+      dst += static_cast<std::ptrdiff_t>(s.kernel_w) * cg;
+      continue;
+    }
+    const std::uint8_t* row = ximg + std::ptrdiff_t{ih} * s.in_w * s.in_channels + std::ptrdiff_t{g} * cg;
+    const int iw0 = ow * s.stride_w - s.pad_left;
+    if (runs) {
+      // Taps kw in [lo, hi) are inside the image, contiguous: (iw0 + kw) * C bytes on.
+      const int lo = std::max(0, -iw0), hi = std::min(s.kernel_w, s.in_w - iw0);
+      if (lo > 0) std::memset(dst, pad_byte, static_cast<std::size_t>(std::min(lo, s.kernel_w)) * cg);
+      if (hi > lo) {
+        std::memcpy(dst + std::ptrdiff_t{lo} * cg, row + std::ptrdiff_t{iw0 + lo} * s.in_channels,
+                    static_cast<std::size_t>(hi - lo) * cg);
+      }
+      const int tail = s.kernel_w - std::max(hi, lo);
+      if (tail > 0) std::memset(dst + std::ptrdiff_t{s.kernel_w - tail} * cg, pad_byte, static_cast<std::size_t>(tail) * cg);
+      dst += static_cast<std::ptrdiff_t>(s.kernel_w) * cg;
+      continue;
+    }
+    for (int kw = 0; kw < s.kernel_w; ++kw, dst += cg) {
+      const int iw = iw0 + kw * s.dilation_w;
+      if (iw < 0 || iw >= s.in_w) {
+        std::memset(dst, pad_byte, static_cast<std::size_t>(cg));
       } else {
-        std::memcpy(dst + nchw, src + nhwc, bytes);
+        std::memcpy(dst, row + std::ptrdiff_t{iw} * s.in_channels, static_cast<std::size_t>(cg));
       }
     }
+  }
 }
 
 /// The stage of one group: per-channel arrays moved to the group's first channel.
@@ -237,7 +332,7 @@ output_stage group_stage(const output_stage& st, int first) {
   return gs;
 }
 
-constexpr int kConvRows = 64;  // output pixels per im2col block
+constexpr int kConvRows = 64;  // output pixels per im2col block, at least (rounded up to the micro-kernel's rows)
 
 }  // namespace
 
@@ -272,15 +367,17 @@ void conv(const packed_conv& w, const conv_shape& s, const void* x, dtype xt, st
     yout = reinterpret_cast<char*>(y_nhwc.data());
   }
 
-  const int threads = num_threads();
+  const double macs = static_cast<double>(s.batch) * static_cast<double>(out_pixels) * s.out_channels *
+                      (s.in_channels / s.groups) * s.kernel_h * s.kernel_w;
   if (w.is_depthwise) {
     const int tasks = s.batch * oh_n;
+    const int threads = threads_for(macs, tasks);
     auto run = [&](int task) {
       const int b = task / oh_n, oh = task % oh_n;
       t.depthwise_rows(w, s, xin, xt, zx, b, oh, oh + 1, yout, st);
     };
 #if defined(_OPENMP)
-#pragma omp parallel for num_threads(std::min(threads, tasks)) schedule(static) if (threads > 1)
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
 #endif
     for (int task = 0; task < tasks; ++task) run(task);
   } else {
@@ -288,15 +385,16 @@ void conv(const packed_conv& w, const conv_shape& s, const void* x, dtype xt, st
     const int kk = s.kernel_h * s.kernel_w * cg;
     const bool direct = s.groups == 1 && s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 &&
                         s.pad_top == 0 && s.pad_left == 0 && s.pad_bottom == 0 && s.pad_right == 0;
-    const int blocks_per_image = static_cast<int>((out_pixels + kConvRows - 1) / kConvRows);
+    const int conv_rows = (kConvRows + t.mr - 1) / t.mr * t.mr;
+    const int blocks_per_image = static_cast<int>((out_pixels + conv_rows - 1) / conv_rows);
     const int tasks = s.batch * s.groups * blocks_per_image;
     const std::uint8_t pad_byte = static_cast<std::uint8_t>(zx);
     auto run = [&](int task, std::vector<std::uint8_t>& col) {
       const int b = task / (s.groups * blocks_per_image);
       const int rest = task % (s.groups * blocks_per_image);
       const int g = rest / blocks_per_image, blk = rest % blocks_per_image;
-      const std::ptrdiff_t pix0 = std::ptrdiff_t{blk} * kConvRows;
-      const int rows = static_cast<int>(std::min<std::ptrdiff_t>(kConvRows, out_pixels - pix0));
+      const std::ptrdiff_t pix0 = std::ptrdiff_t{blk} * conv_rows;
+      const int rows = static_cast<int>(std::min<std::ptrdiff_t>(conv_rows, out_pixels - pix0));
       const std::uint8_t* ximg = reinterpret_cast<const std::uint8_t*>(xin) + b * in_image;
       gemm_args ga;
       ga.m = rows;
@@ -311,32 +409,21 @@ void conv(const packed_conv& w, const conv_shape& s, const void* x, dtype xt, st
         ga.a = ximg + pix0 * s.in_channels;
         ga.lda = s.in_channels;
       } else {
-        col.resize(static_cast<std::size_t>(kConvRows) * kk);
+        col.resize(static_cast<std::size_t>(conv_rows) * kk);
         for (int r = 0; r < rows; ++r) {
           const std::ptrdiff_t pix = pix0 + r;
-          const int oh = static_cast<int>(pix / ow_n), ow = static_cast<int>(pix % ow_n);
-          std::uint8_t* dst = col.data() + static_cast<std::size_t>(r) * kk;
-          for (int kh = 0; kh < s.kernel_h; ++kh) {
-            const int ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
-            for (int kw = 0; kw < s.kernel_w; ++kw, dst += cg) {
-              const int iw = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
-              if (ih < 0 || ih >= s.in_h || iw < 0 || iw >= s.in_w) {
-                std::memset(dst, pad_byte, static_cast<std::size_t>(cg));
-              } else {
-                std::memcpy(dst, ximg + (std::ptrdiff_t{ih} * s.in_w + iw) * s.in_channels + std::ptrdiff_t{g} * cg,
-                            static_cast<std::size_t>(cg));
-              }
-            }
-          }
+          im2col_row(s, ximg, g, cg, static_cast<int>(pix / ow_n), static_cast<int>(pix % ow_n), pad_byte,
+                     col.data() + static_cast<std::size_t>(r) * kk);
         }
         ga.a = col.data();
         ga.lda = kk;
       }
       t.gemm_rows(ga, 0, rows, 0, ga.b->panels);
     };
-    if (threads > 1 && tasks > 1) {
+    const int threads = threads_for(macs, tasks);
+    if (threads > 1) {
 #if defined(_OPENMP)
-#pragma omp parallel num_threads(std::min(threads, tasks))
+#pragma omp parallel num_threads(threads)
       {
         std::vector<std::uint8_t> col;
 #pragma omp for schedule(static)

@@ -233,6 +233,10 @@ TEST_P(Int8Path, GemmThreadsGiveTheSameBits) {
   std::mt19937_64 rng(test_seed() + 3);
   check_gemm({67, 129, 77, q::dtype::u8, q::dtype::s8, fill::random, 2, 1, q::dtype::u8}, rng, 2);
   check_gemm({200, 40, 33, q::dtype::s8, q::dtype::s8, fill::random, 1, 0, q::dtype::u8}, rng, 3);
+  // Small work runs on one thread whatever the setting (int8_common.cpp, kMacsPerThread); these
+  // are large enough for 2 threads, with panel counts that do not split evenly.
+  check_gemm({150, 257, 300, q::dtype::s8, q::dtype::u8, fill::random, 1, 1, q::dtype::s8}, rng, 2);
+  check_gemm({61, 1000, 160, q::dtype::u8, q::dtype::s8, fill::random, 0, 0, q::dtype::u8}, rng, 2);
 }
 
 // set_num_threads may be called while kernels run on other threads (fixedq.set_num_threads on one
@@ -365,6 +369,19 @@ TEST_P(Int8Path, ConvShapeBattery) {
       check_conv({s, in, out, (v & 1) ? q::dtype::s8 : q::dtype::u8, (v & 2) ? q::dtype::u8 : q::dtype::s8, v % 4}, rng,
                  1 + (v % 3 == 0));
     }
+}
+
+// Above the work threshold for threads (kMacsPerThread): GEMM convolution blocks and depthwise
+// rows are split between 2 threads, in both layouts.
+TEST_P(Int8Path, ConvThreadsGiveTheSameBits) {
+  std::mt19937_64 rng(test_seed() + 12);
+  check_conv({shape(2, 32, 20, 20, 40, 3, 3, 1, 1, 1, 1), q::layout::nchw, q::layout::nchw, q::dtype::u8, q::dtype::s8, 1},
+             rng, 2);
+  check_conv({shape(2, 32, 20, 20, 40, 3, 3, 1, 1, 1, 1), q::layout::nhwc, q::layout::nhwc, q::dtype::s8, q::dtype::s8, 3},
+             rng, 2);
+  check_conv({shape(1, 64, 122, 122, 64, 3, 3, 1, 1, 1, 64), q::layout::nhwc, q::layout::nhwc, q::dtype::u8,
+              q::dtype::s8, 0},
+             rng, 2);
 }
 
 TEST_P(Int8Path, DotProducts) {
