@@ -188,39 +188,40 @@ void gemm(const gemm_args& g) {
   const int mr = t.mr, np = t.np;
   const packed_b& b = *g.b;
   // Blocks of panels whose packed bytes fit kBlockBytesB (a multiple of the micro-kernel's
-  // panel count), by blocks of rows (a multiple of its row count). The order is panel block
-  // major: consecutive blocks share their panels, so a thread's static share of the blocks
-  // streams its panels of B from L2 and only the A rows (mr x K bytes, L1) from further away.
+  // panel count), by blocks of rows (a multiple of its row count), panel block major: each
+  // block's panels are streamed from L2 by every row strip, only the strip's A rows (mr x K
+  // bytes, L1) come from further away.
   const std::ptrdiff_t panel_bytes = std::ptrdiff_t{b.kgroups} * k_group * panel_width;
   int panel_step = static_cast<int>(std::max<std::ptrdiff_t>(1, kBlockBytesB / std::max<std::ptrdiff_t>(1, panel_bytes)));
   panel_step = std::max(np, panel_step / np * np);
-  int panel_blocks = (b.panels + panel_step - 1) / panel_step;
   const int row_step = mr * 4;
-  const int row_blocks = (g.m + row_step - 1) / row_step;
-  const double macs = static_cast<double>(g.m) * b.n * b.k;
-  const int threads = threads_for(macs, row_blocks * panel_blocks);
-  if (threads > 1 && panel_blocks % threads != 0 && b.panels >= threads * np) {
-    // Equal panel shares per thread: each thread then keeps its own panels in its own L2.
-    panel_blocks = (panel_blocks + threads - 1) / threads * threads;
-    panel_step = (b.panels + panel_blocks - 1) / panel_blocks;
-    panel_step = (panel_step + np - 1) / np * np;
-    panel_blocks = (b.panels + panel_step - 1) / panel_step;
-  }
-  const int blocks = row_blocks * panel_blocks;
-  auto run = [&](int blk) {
-    const int pbk = blk / row_blocks, rb = blk % row_blocks;
-    const int m0 = rb * row_step, m1 = std::min(g.m, m0 + row_step);
-    const int p0 = pbk * panel_step, p1 = std::min(b.panels, p0 + panel_step);
-    t.gemm_rows(g, m0, m1, p0, p1);
+  auto run = [&](int pa, int pz, int ma, int mz) {  // panels [pa, pz) x rows [ma, mz)
+    for (int p0 = pa; p0 < pz; p0 += panel_step)
+      for (int m0 = ma; m0 < mz; m0 += row_step) t.gemm_rows(g, m0, std::min(mz, m0 + row_step), p0, std::min(pz, p0 + panel_step));
   };
+  const int panel_tiles = (b.panels + np - 1) / np, row_tiles = (g.m + mr - 1) / mr;
+  const int threads = threads_for(static_cast<double>(g.m) * b.n * b.k, std::max(panel_tiles, row_tiles));
   if (threads > 1) {
 #if defined(_OPENMP)
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (int blk = 0; blk < blocks; ++blk) run(blk);
+    // One contiguous share per thread: of the panels when there are enough (each thread keeps
+    // its own panels in its own core's L2 and reads all of A), else of the rows.
+    const bool by_panels = panel_tiles >= 2 * threads;
+    const int tiles = by_panels ? panel_tiles : row_tiles;
+    const int share = (tiles + threads - 1) / threads;
+#pragma omp parallel num_threads(threads)
+    {
+      const int i = omp_get_thread_num();
+      const int lo = std::min(tiles, i * share), hi = std::min(tiles, lo + share);
+      if (by_panels) {
+        run(lo * np, std::min(b.panels, hi * np), 0, g.m);
+      } else {
+        run(0, b.panels, lo * mr, std::min(g.m, hi * mr));
+      }
+    }
     return;
 #endif
   }
-  for (int blk = 0; blk < blocks; ++blk) run(blk);
+  run(0, b.panels, 0, g.m);
 }
 
 std::int32_t dot_s8s8(const std::int8_t* a, const std::int8_t* b, std::ptrdiff_t n) noexcept {

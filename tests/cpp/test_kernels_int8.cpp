@@ -234,9 +234,11 @@ TEST_P(Int8Path, GemmThreadsGiveTheSameBits) {
   check_gemm({67, 129, 77, q::dtype::u8, q::dtype::s8, fill::random, 2, 1, q::dtype::u8}, rng, 2);
   check_gemm({200, 40, 33, q::dtype::s8, q::dtype::s8, fill::random, 1, 0, q::dtype::u8}, rng, 3);
   // Small work runs on one thread whatever the setting (int8_common.cpp, kMacsPerThread); these
-  // are large enough for 2 threads, with panel counts that do not split evenly.
+  // are large enough for 2 threads: split by panels (counts that do not split evenly), then by
+  // rows (one panel).
   check_gemm({150, 257, 300, q::dtype::s8, q::dtype::u8, fill::random, 1, 1, q::dtype::s8}, rng, 2);
   check_gemm({61, 1000, 160, q::dtype::u8, q::dtype::s8, fill::random, 0, 0, q::dtype::u8}, rng, 2);
+  check_gemm({401, 15, 1500, q::dtype::u8, q::dtype::s8, fill::random, 2, 1, q::dtype::u8}, rng, 2);
 }
 
 // set_num_threads may be called while kernels run on other threads (fixedq.set_num_threads on one
