@@ -57,6 +57,25 @@ constexpr int kNP = 2;
   FIXEDQ_VNNI_ROW(10, 20, 21, off "(%[p8],%[lda],2)")           \
   FIXEDQ_VNNI_ROW(11, 22, 23, off "(%[p8],%[lda3],1)")
 
+// One k group at byte offset 64 i of the panels and 4 i of A's rows (i = 0..3 of an unrolled
+// iteration).
+#define FIXEDQ_VNNI_STEP(boff, aoff)                     \
+  "vmovdqu64 " boff "(%[b]), %%zmm24\n\t"               \
+  ".if %c[np] > 1\n\t"                                  \
+  "vmovdqu64 " boff "(%[b],%[pb],1), %%zmm25\n\t"       \
+  ".endif\n\t" FIXEDQ_VNNI_GROUP(aoff)
+
+// Prefetches row r of A `ahead` bytes on (12 streams of A are more than the L1 prefetcher
+// follows; the panels of B are two sequential streams and need none).
+#define FIXEDQ_VNNI_PREFETCH(r, addr) ".if " #r " < %c[rows]\n\tprefetcht0 " addr "\n\t.endif\n\t"
+#define FIXEDQ_VNNI_PREFETCH_A(ahead)                                                                      \
+  FIXEDQ_VNNI_PREFETCH(0, ahead "(%[p0])") FIXEDQ_VNNI_PREFETCH(1, ahead "(%[p0],%[lda],1)")               \
+  FIXEDQ_VNNI_PREFETCH(2, ahead "(%[p0],%[lda],2)") FIXEDQ_VNNI_PREFETCH(3, ahead "(%[p0],%[lda3],1)")     \
+  FIXEDQ_VNNI_PREFETCH(4, ahead "(%[p4])") FIXEDQ_VNNI_PREFETCH(5, ahead "(%[p4],%[lda],1)")               \
+  FIXEDQ_VNNI_PREFETCH(6, ahead "(%[p4],%[lda],2)") FIXEDQ_VNNI_PREFETCH(7, ahead "(%[p4],%[lda3],1)")     \
+  FIXEDQ_VNNI_PREFETCH(8, ahead "(%[p8])") FIXEDQ_VNNI_PREFETCH(9, ahead "(%[p8],%[lda],1)")               \
+  FIXEDQ_VNNI_PREFETCH(10, ahead "(%[p8],%[lda],2)") FIXEDQ_VNNI_PREFETCH(11, ahead "(%[p8],%[lda3],1)")
+
 // Stores accumulator pair r to acc + r * 32 lanes.
 #define FIXEDQ_VNNI_STORE(r, c0, c1)                              \
   ".if " #r " < %c[rows]\n\t"                                     \
@@ -83,13 +102,14 @@ struct kernel {
     const std::uint8_t* p4 = a + 4 * lda;
     const std::uint8_t* p8 = a + 8 * lda;
     const std::int8_t* b = panel;
-    std::int64_t groups = full;
+    std::int64_t groups4 = full / 4, groups1 = full % 4;
     std::int64_t lda_ = lda, lda3 = 3 * lda;
     // clang-format off
     __asm__ volatile(
-        ".if %c[flip]\n\t"
-        "mov $0x80808080, %%eax\n\t"
-        "vpbroadcastd %%eax, %%zmm31\n\t"
+        ".if %c[flip]\n\t"  // zmm31 = 0x80 in every byte: |-1| = 1 per byte, words 0x0101 << 7
+        "vpternlogd $0xff, %%zmm31, %%zmm31, %%zmm31\n\t"
+        "vpabsb %%zmm31, %%zmm31\n\t"
+        "vpsllw $7, %%zmm31, %%zmm31\n\t"
         ".endif\n\t"
         "vpxord %%xmm0, %%xmm0, %%xmm0\n\t"
         "vmovdqa64 %%zmm0, %%zmm1\n\t" "vmovdqa64 %%zmm0, %%zmm2\n\t" "vmovdqa64 %%zmm0, %%zmm3\n\t"
@@ -100,47 +120,53 @@ struct kernel {
         "vmovdqa64 %%zmm0, %%zmm16\n\t" "vmovdqa64 %%zmm0, %%zmm17\n\t" "vmovdqa64 %%zmm0, %%zmm18\n\t"
         "vmovdqa64 %%zmm0, %%zmm19\n\t" "vmovdqa64 %%zmm0, %%zmm20\n\t" "vmovdqa64 %%zmm0, %%zmm21\n\t"
         "vmovdqa64 %%zmm0, %%zmm22\n\t" "vmovdqa64 %%zmm0, %%zmm23\n\t"
-        "test %[groups], %[groups]\n\t"
+        // Four k groups per iteration, then one at a time.
+        "test %[groups4], %[groups4]\n\t"
+        "jz 5f\n\t"
+        "4:\n\t"
+        FIXEDQ_VNNI_PREFETCH_A("128")
+        FIXEDQ_VNNI_STEP("0", "0")
+        FIXEDQ_VNNI_STEP("64", "4")
+        FIXEDQ_VNNI_STEP("128", "8")
+        FIXEDQ_VNNI_STEP("192", "12")
+        "add $256, %[b]\n\t"
+        "add $16, %[p0]\n\t"
+        "add $16, %[p4]\n\t"
+        "add $16, %[p8]\n\t"
+        "dec %[groups4]\n\t"
+        "jnz 4b\n\t"
+        "5:\n\t"
+        "test %[groups1], %[groups1]\n\t"
         "jz 2f\n\t"
         "1:\n\t"
-        "prefetcht0 %c[pf](%[b])\n\t"
-        "prefetcht0 %c[pf](%[b],%[pb],1)\n\t"
-        "vmovdqu64 (%[b]), %%zmm24\n\t"
-        ".if %c[np] > 1\n\t"
-        "vmovdqu64 (%[b],%[pb],1), %%zmm25\n\t"
-        ".endif\n\t"
-        FIXEDQ_VNNI_GROUP("")
+        FIXEDQ_VNNI_STEP("0", "0")
         "add $64, %[b]\n\t"
         "add $4, %[p0]\n\t"
         "add $4, %[p4]\n\t"
         "add $4, %[p8]\n\t"
-        "dec %[groups]\n\t"
+        "dec %[groups1]\n\t"
         "jnz 1b\n\t"
         "2:\n\t"
-        "test %[ktail], %[ktail]\n\t"
+        "test %[tailp], %[tailp]\n\t"
         "jz 3f\n\t"
         // The tail: A's words come from `tail`, row r at tail + 4 r, which the addressing
         // of the rows finds with p0 = tail, p4 = tail + 16, p8 = tail + 32, lda = 4.
-        "vmovdqu64 (%[b]), %%zmm24\n\t"
-        ".if %c[np] > 1\n\t"
-        "vmovdqu64 (%[b],%[pb],1), %%zmm25\n\t"
-        ".endif\n\t"
         "mov %[tailp], %[p0]\n\t"
         "lea 16(%[tailp]), %[p4]\n\t"
         "lea 32(%[tailp]), %[p8]\n\t"
         "mov $4, %[lda]\n\t"
         "mov $12, %[lda3]\n\t"
-        FIXEDQ_VNNI_GROUP("")
+        FIXEDQ_VNNI_STEP("", "")
         "3:\n\t"
         FIXEDQ_VNNI_STORE(0, 0, 1) FIXEDQ_VNNI_STORE(1, 2, 3) FIXEDQ_VNNI_STORE(2, 4, 5)
         FIXEDQ_VNNI_STORE(3, 6, 7) FIXEDQ_VNNI_STORE(4, 8, 9) FIXEDQ_VNNI_STORE(5, 10, 11)
         FIXEDQ_VNNI_STORE(6, 12, 13) FIXEDQ_VNNI_STORE(7, 14, 15) FIXEDQ_VNNI_STORE(8, 16, 17)
         FIXEDQ_VNNI_STORE(9, 18, 19) FIXEDQ_VNNI_STORE(10, 20, 21) FIXEDQ_VNNI_STORE(11, 22, 23)
-        : [p0] "+r"(p0), [p4] "+r"(p4), [p8] "+r"(p8), [b] "+r"(b), [groups] "+r"(groups), [lda] "+r"(lda_),
-          [lda3] "+r"(lda3)
-        : [pb] "r"(panel_bytes), [acc] "r"(acc), [tailp] "r"(tail), [ktail] "r"(std::int64_t{k & 3}),
-          [rows] "i"(Rows), [np] "i"(NP), [flip] "i"(ASigned ? 1 : 0), [pf] "i"(1024)
-        : "rax", "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
+        : [p0] "+r"(p0), [p4] "+r"(p4), [p8] "+r"(p8), [b] "+r"(b), [groups4] "+r"(groups4),
+          [groups1] "+r"(groups1), [lda] "+r"(lda_), [lda3] "+r"(lda3)
+        : [pb] "r"(panel_bytes), [acc] "r"(acc), [tailp] "r"((k & 3) ? tail : nullptr),
+          [rows] "i"(Rows), [np] "i"(NP), [flip] "i"(ASigned ? 1 : 0)
+        : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
           "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21",
           "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm31");
     // clang-format on
