@@ -12,6 +12,12 @@
 #include <cstring>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#elif defined(__ARM_NEON)
+#include <arm_neon.h>
+#endif
+
 #if defined(_OPENMP)
 #include <omp.h>
 #endif
@@ -248,38 +254,75 @@ void add_requantized(const void* a, std::int32_t za, float ma, const void* b, st
 // ------------------------------------------------------------------------------------------
 namespace {
 
-/// NCHW -> NHWC (or back) for one image of T elements, in tiles of 16 channels x 64 pixels
-/// (both sides' lines stay in L1; a call per element, as memcpy(.., bytes), cost more than the
-/// convolution itself on small layers).
+/// dst (cols x rows) = transpose of src (rows x cols), T elements, in tiles of 16 x 16.
 template <class T>
-void transpose_typed(const T* src, T* dst, int c, int hw, bool to_nhwc) {
-  constexpr int kTc = 16, kTp = 64;
-  for (int c0 = 0; c0 < c; c0 += kTc) {
-    const int c1 = std::min(c, c0 + kTc);
-    for (int p0 = 0; p0 < hw; p0 += kTp) {
-      const int p1 = std::min(hw, p0 + kTp);
-      for (int i = p0; i < p1; ++i)
-        for (int ch = c0; ch < c1; ++ch) {
-          const std::size_t nchw = static_cast<std::size_t>(ch) * hw + i;
-          const std::size_t nhwc = static_cast<std::size_t>(i) * c + ch;
-          if (to_nhwc) {
-            dst[nhwc] = src[nchw];
-          } else {
-            dst[nchw] = src[nhwc];
-          }
-        }
-    }
-  }
+void transpose_tile(const T* src, std::size_t rows, std::size_t cols, T* dst, std::size_t i0, std::size_t i1,
+                    std::size_t j0, std::size_t j1) {
+  for (std::size_t i = i0; i < i1; ++i)
+    for (std::size_t j = j0; j < j1; ++j) dst[j * rows + i] = src[i * cols + j];
 }
 
-/// The same for `bytes`-sized elements (1: u8/s8, 4: s32).
+#if defined(__SSE2__) || defined(__ARM_NEON)
+/// A full 16 x 16 byte tile: four rounds of interleaving row i with row i + 8 move the bits
+/// of the row index into the column index (row r3r2r1r0, column c3c2c1c0 -> r2r1r0c3,
+/// c2c1c0r3), which after four rounds is the transpose.
+inline void transpose_16x16(const std::uint8_t* src, std::size_t src_stride, std::uint8_t* dst,
+                            std::size_t dst_stride) {
+#if defined(__SSE2__)
+  __m128i r[16], n[16];
+  for (int i = 0; i < 16; ++i) r[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i * src_stride));
+  for (int round = 0; round < 4; ++round) {
+    for (int i = 0; i < 8; ++i) {
+      n[2 * i] = _mm_unpacklo_epi8(r[i], r[i + 8]);
+      n[2 * i + 1] = _mm_unpackhi_epi8(r[i], r[i + 8]);
+    }
+    for (int i = 0; i < 16; ++i) r[i] = n[i];
+  }
+  for (int i = 0; i < 16; ++i) _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i * dst_stride), r[i]);
+#else
+  uint8x16_t r[16], n[16];
+  for (int i = 0; i < 16; ++i) r[i] = vld1q_u8(src + i * src_stride);
+  for (int round = 0; round < 4; ++round) {
+    for (int i = 0; i < 8; ++i) {
+      n[2 * i] = vzip1q_u8(r[i], r[i + 8]);
+      n[2 * i + 1] = vzip2q_u8(r[i], r[i + 8]);
+    }
+    for (int i = 0; i < 16; ++i) r[i] = n[i];
+  }
+  for (int i = 0; i < 16; ++i) vst1q_u8(dst + i * dst_stride, r[i]);
+#endif
+}
+#endif
+
+template <class T>
+void transpose_matrix(const T* src, std::size_t rows, std::size_t cols, T* dst) {
+  constexpr std::size_t kT = 16;
+  for (std::size_t i0 = 0; i0 < rows; i0 += kT)
+    for (std::size_t j0 = 0; j0 < cols; j0 += kT) {
+      const std::size_t i1 = std::min(rows, i0 + kT), j1 = std::min(cols, j0 + kT);
+#if defined(__SSE2__) || defined(__ARM_NEON)
+      if constexpr (sizeof(T) == 1) {
+        if (i1 - i0 == kT && j1 - j0 == kT) {
+          transpose_16x16(reinterpret_cast<const std::uint8_t*>(src) + i0 * cols + j0, cols,
+                          reinterpret_cast<std::uint8_t*>(dst) + j0 * rows + i0, rows);
+          continue;
+        }
+      }
+#endif
+      transpose_tile(src, rows, cols, dst, i0, i1, j0, j1);
+    }
+}
+
+/// NCHW -> NHWC (or back) for one image of `bytes`-sized elements (1: u8/s8, 4: s32). A call
+/// per element, as memcpy(.., bytes) was, cost more than the convolution on small layers.
 void transpose_image(const char* src, char* dst, int c, int hw, std::size_t bytes, bool to_nhwc) {
+  const std::size_t rows = static_cast<std::size_t>(to_nhwc ? c : hw), cols = static_cast<std::size_t>(to_nhwc ? hw : c);
   if (bytes == 1) {
-    transpose_typed(reinterpret_cast<const std::uint8_t*>(src), reinterpret_cast<std::uint8_t*>(dst), c, hw, to_nhwc);
+    transpose_matrix(reinterpret_cast<const std::uint8_t*>(src), rows, cols, reinterpret_cast<std::uint8_t*>(dst));
   } else {
-    std::vector<std::int32_t> s(static_cast<std::size_t>(c) * hw), d(s.size());  // alignment of the caller's bytes unknown
+    std::vector<std::int32_t> s(rows * cols), d(s.size());  // alignment of the caller's bytes unknown
     std::memcpy(s.data(), src, s.size() * 4);
-    transpose_typed(s.data(), d.data(), c, hw, to_nhwc);
+    transpose_matrix(s.data(), rows, cols, d.data());
     std::memcpy(dst, d.data(), d.size() * 4);
   }
 }
