@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #if defined(__SSE2__)
@@ -396,19 +397,20 @@ void conv(const packed_conv& w, const conv_shape& s, const void* x, dtype xt, st
   const std::ptrdiff_t out_image = out_pixels * s.out_channels;
 
   // NHWC views of the input and output (transposed copies when the layouts are NCHW).
-  std::vector<std::uint8_t> x_nhwc, y_nhwc;
+  // Not zero-filled (std::vector would be): every byte is written before it is read.
+  std::unique_ptr<std::uint8_t[]> x_nhwc, y_nhwc;
   const char* xin = static_cast<const char*>(x);
   if (in_layout == layout::nchw && s.in_channels > 1) {
-    x_nhwc.resize(static_cast<std::size_t>(in_image * s.batch));
+    x_nhwc.reset(new std::uint8_t[static_cast<std::size_t>(in_image * s.batch)]);
     for (int b = 0; b < s.batch; ++b)
-      transpose_image(xin + b * in_image, reinterpret_cast<char*>(x_nhwc.data()) + b * in_image, s.in_channels,
+      transpose_image(xin + b * in_image, reinterpret_cast<char*>(x_nhwc.get()) + b * in_image, s.in_channels,
                       s.in_h * s.in_w, 1, true);
-    xin = reinterpret_cast<const char*>(x_nhwc.data());
+    xin = reinterpret_cast<const char*>(x_nhwc.get());
   }
   char* yout = static_cast<char*>(y);
   if (out_layout == layout::nchw && s.out_channels > 1) {
-    y_nhwc.resize(static_cast<std::size_t>(out_image * s.batch) * out_bytes);
-    yout = reinterpret_cast<char*>(y_nhwc.data());
+    y_nhwc.reset(new std::uint8_t[static_cast<std::size_t>(out_image * s.batch) * out_bytes]);
+    yout = reinterpret_cast<char*>(y_nhwc.get());
   }
 
   const double macs = static_cast<double>(s.batch) * static_cast<double>(out_pixels) * s.out_channels *
@@ -483,7 +485,7 @@ void conv(const packed_conv& w, const conv_shape& s, const void* x, dtype xt, st
     }
   }
 
-  if (!y_nhwc.empty()) {
+  if (y_nhwc) {
     for (int b = 0; b < s.batch; ++b)
       transpose_image(yout + b * out_image * static_cast<std::ptrdiff_t>(out_bytes),
                       static_cast<char*>(y) + b * out_image * static_cast<std::ptrdiff_t>(out_bytes), s.out_channels,
