@@ -328,6 +328,22 @@ void transpose_image(const char* src, char* dst, int c, int hw, std::size_t byte
   }
 }
 
+/// memcpy for the short runs of im2col (a 7x7 kernel on 3 channels copies 21 bytes at a time):
+/// fixed-size pieces, which compile to plain moves, instead of a library call per run. Pieces
+/// may overlap; they never read outside [src, src + n).
+inline void copy_run(std::uint8_t* dst, const std::uint8_t* src, std::size_t n) {
+  if (n >= 16 && n <= 64) {
+    for (std::size_t o = 0; o + 16 < n; o += 16) std::memcpy(dst + o, src + o, 16);
+    std::memcpy(dst + n - 16, src + n - 16, 16);
+  } else if (n >= 4 && n < 16) {
+    const std::size_t piece = n >= 8 ? 8 : 4;  // two pieces of 8 (4) bytes cover 8..16 (4..8)
+    std::memcpy(dst, src, piece);
+    std::memcpy(dst + n - piece, src + n - piece, piece);
+  } else {
+    std::memcpy(dst, src, n);
+  }
+}
+
 /// One im2col row: the KH x KW x cg bytes that output pixel (oh, ow) of group g reads from the
 /// NHWC image, padding as `pad_byte`. Taps next to each other in the input (dilation 1, one
 /// group) are copied as one run.
@@ -348,8 +364,8 @@ void im2col_row(const conv_shape& s, const std::uint8_t* ximg, int g, int cg, in
       const int lo = std::max(0, -iw0), hi = std::min(s.kernel_w, s.in_w - iw0);
       if (lo > 0) std::memset(dst, pad_byte, static_cast<std::size_t>(std::min(lo, s.kernel_w)) * cg);
       if (hi > lo) {
-        std::memcpy(dst + std::ptrdiff_t{lo} * cg, row + std::ptrdiff_t{iw0 + lo} * s.in_channels,
-                    static_cast<std::size_t>(hi - lo) * cg);
+        copy_run(dst + std::ptrdiff_t{lo} * cg, row + std::ptrdiff_t{iw0 + lo} * s.in_channels,
+                 static_cast<std::size_t>(hi - lo) * cg);
       }
       const int tail = s.kernel_w - std::max(hi, lo);
       if (tail > 0) std::memset(dst + std::ptrdiff_t{s.kernel_w - tail} * cg, pad_byte, static_cast<std::size_t>(tail) * cg);
@@ -361,7 +377,7 @@ void im2col_row(const conv_shape& s, const std::uint8_t* ximg, int g, int cg, in
       if (iw < 0 || iw >= s.in_w) {
         std::memset(dst, pad_byte, static_cast<std::size_t>(cg));
       } else {
-        std::memcpy(dst, row + std::ptrdiff_t{iw} * s.in_channels, static_cast<std::size_t>(cg));
+        copy_run(dst, row + std::ptrdiff_t{iw} * s.in_channels, static_cast<std::size_t>(cg));
       }
     }
   }
