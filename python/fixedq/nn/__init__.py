@@ -2,7 +2,8 @@
 
 :func:`load_onnx` reads an ONNX model into a :class:`Model` (float inference on NumPy);
 :class:`Sequential` builds one from NumPy weights. :func:`fixedq.quantize` turns a model into a
-:class:`QuantizedModel`. :func:`embedded_model_path` and :func:`embedded_data` give the small
+:class:`QuantizedModel`, which ``save`` writes and :func:`load` reads back, and
+``to_onnx`` (:func:`export_onnx`) exports. :func:`embedded_model_path` and :func:`embedded_data` give the small
 digit CNN and its test images shipped with the package.
 """
 
@@ -27,7 +28,9 @@ from ._layers import (
 )
 from ._model import SUPPORTED_OPS, Model, Node
 from ._onnx import load_onnx
-from ._quantize import LayerInfo, QuantConfig, QuantizedModel, quantize
+from ._quantize import LayerInfo, QuantConfig, QuantizedModel, QuantState, quantize
+from ._saving import load
+from ._export import export_onnx
 
 __all__ = [
     "SUPPORTED_OPS",
@@ -44,6 +47,7 @@ __all__ = [
     "Model",
     "Node",
     "QuantConfig",
+    "QuantState",
     "QuantizedModel",
     "ReLU",
     "ReLU6",
@@ -52,6 +56,8 @@ __all__ = [
     "Softmax",
     "embedded_data",
     "embedded_model_path",
+    "export_onnx",
+    "load",
     "load_embedded",
     "load_onnx",
     "quantize",

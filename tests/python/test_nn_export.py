@@ -1,0 +1,218 @@
+"""QuantizedModel.to_onnx: onnxruntime runs the exported model and gives fixedq's outputs.
+
+int8 mode: the tolerance is ZERO on the output codes (the float outputs are compared with
+``np.array_equal``, and the ``output="codes"`` variant's codes with fixedq's). Simulated mode:
+equal up to float summation order (rtol 1e-5) for the schemes ONNX expresses.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fixedq
+from fixedq import nn
+from fixedq.nn._quantize import FloatStep
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+RNG = np.random.default_rng(7)
+
+
+def session(proto):  # type: ignore[no-untyped-def]
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.log_severity_level = 3
+    return ort.InferenceSession(proto.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+
+
+def run_ort(q, x, output="float"):  # type: ignore[no-untyped-def]
+    proto = q.to_onnx(output=output)
+    onnx.checker.check_model(proto, full_check=True)
+    return session(proto).run(None, {q.float_model.inputs[0]: x})[0]
+
+
+def output_codes(q, x):  # type: ignore[no-untyped-def]
+    """fixedq's final int8/uint8 codes: its float output mapped back through the output's QParams."""
+    last = q._steps[-1]
+    qp = last.yq if hasattr(last, "yq") else last.qp
+    return qp.quantize(q(x)), qp
+
+
+def w(*shape):  # type: ignore[no-untyped-def]
+    return RNG.normal(0, 0.4, size=shape).astype(np.float32)
+
+
+def conv_net() -> nn.Model:
+    """Conv (stride, pads, groups), ReLU, ReLU6, MaxPool (pads), AvgPool (pads), 1x1 Conv,
+    GlobalAvgPool, Flatten, Linear + ReLU, Linear."""
+    return nn.Sequential(
+        nn.Conv2d(w(6, 3, 3, 3), w(6), stride=2, padding=1), nn.ReLU(),
+        nn.Conv2d(w(6, 2, 3, 3), w(6), padding=(1, 2), groups=3), nn.ReLU6(),
+        nn.MaxPool2d(3, stride=2, padding=1),
+        nn.AvgPool2d(2, stride=1, padding=1),
+        nn.Conv2d(w(8, 6, 1, 1), w(8)),
+        nn.GlobalAvgPool(), nn.Flatten(),
+        nn.Linear(w(12, 8), w(12)), nn.ReLU(),
+        nn.Linear(w(5, 12), w(5)),
+        input_shape=(3, 17, 15), name="convnet")
+
+
+def onnx_net() -> nn.Model:
+    """An ONNX graph with what Sequential cannot say: Gemm without transB, MatMul, Clip with
+    bounds (fused), AveragePool with ceil_mode and count_include_pad and a Relu on its codes, and
+    float islands (Add of a skip connection and the Relu after it, Mul, Concat)."""
+    nodes = [
+        helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1], name="conv1"),
+        helper.make_node("Clip", ["c1", "lo", "hi"], ["r1"], name="clip1"),
+        helper.make_node("AveragePool", ["r1"], ["p"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1],
+                         ceil_mode=1, count_include_pad=1, name="avg"),
+        helper.make_node("Relu", ["p"], ["pr"], name="relu_codes"),
+        helper.make_node("Conv", ["pr", "w2", "b2"], ["c2"], pads=[1, 1, 1, 1], group=2, name="conv2"),
+        helper.make_node("Add", ["c2", "pr"], ["s"], name="skip"),
+        helper.make_node("Relu", ["s"], ["r2"], name="relu2"),
+        helper.make_node("Conv", ["r2", "w3"], ["c3"], strides=[2, 2], name="conv3"),
+        helper.make_node("Relu", ["c3"], ["r3"], name="relu3"),
+        helper.make_node("Mul", ["r3", "k"], ["m"], name="mul"),
+        helper.make_node("Concat", ["m", "r3"], ["cat"], axis=1, name="concat"),
+        helper.make_node("Flatten", ["cat"], ["f"], name="flat"),
+        helper.make_node("Gemm", ["f", "g1", "gb"], ["h"], name="fc1"),
+        helper.make_node("Relu", ["h"], ["hr"], name="relu4"),
+        helper.make_node("MatMul", ["hr", "g2"], ["y"], name="fc2"),
+    ]
+    inits = {"w1": w(4, 2, 3, 3), "b1": w(4), "lo": np.float32(-0.5), "hi": np.float32(1.5),
+             "w2": w(4, 2, 3, 3), "b2": w(4), "w3": w(3, 4, 3, 3), "k": np.float32(0.75),
+             "g1": w(6 * 2 * 2, 7), "gb": w(7), "g2": w(7, 4)}
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 2, 11, 11])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])],
+                              [numpy_helper.from_array(np.asarray(v), k) for k, v in inits.items()])
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    return nn.load_onnx(proto.SerializeToString())
+
+
+INT8_CONFIGS = {
+    "symmetric-per-channel": fixedq.QuantConfig("symmetric", per_channel=True),
+    "symmetric-per-tensor": fixedq.QuantConfig("symmetric", per_channel=False),
+    "affine-per-tensor": fixedq.QuantConfig("affine", per_channel=False),
+    "affine-per-channel": fixedq.QuantConfig("affine", per_channel=True),
+}
+
+
+@pytest.fixture(scope="module")
+def embedded():  # type: ignore[no-untyped-def]
+    return nn.load_embedded(), nn.embedded_data()
+
+
+def quantized_embedded(embedded, config, mode):  # type: ignore[no-untyped-def]
+    """The embedded model quantized with ``config`` (running in ``mode``) and 300 test images."""
+    model, data = embedded
+    q = fixedq.quantize(model, data["calibration"][:200], config)
+    assert q.mode == mode
+    return q, data["x"][:300]
+
+
+@pytest.mark.parametrize("name", sorted(INT8_CONFIGS))
+def test_int8_embedded_model_exports_with_zero_tolerance(embedded, name) -> None:  # type: ignore[no-untyped-def]
+    q, x = quantized_embedded(embedded, INT8_CONFIGS[name], "int8")
+    assert np.array_equal(run_ort(q, x), q(x))
+    codes, qp = output_codes(q, x)
+    got = run_ort(q, x, output="codes")
+    assert got.dtype == np.asarray(qp.zero_point).dtype == (np.uint8 if name.startswith("affine") else np.int8)
+    assert np.array_equal(got, codes)
+
+
+@pytest.mark.parametrize("name", sorted(INT8_CONFIGS))
+@pytest.mark.parametrize("make", [conv_net, onnx_net])
+def test_int8_small_models_export_with_zero_tolerance(make, name) -> None:  # type: ignore[no-untyped-def]
+    model = make()
+    shape = (40,) + tuple(model.input_shapes[model.inputs[0]][1:])
+    calib = RNG.normal(0, 1, size=shape).astype(np.float32)
+    q = fixedq.quantize(model, calib, INT8_CONFIGS[name])
+    assert q.mode == "int8"
+    if make is onnx_net:  # the ops without an integer step run as float islands, also exported
+        assert q.float_islands == ["skip", "relu2", "mul", "concat"]
+    x = RNG.normal(0, 1.2, size=(64,) + shape[1:]).astype(np.float32)
+    expected = q(x)
+    assert len(np.unique(expected)) > 20  # the comparison sees many distinct codes
+    assert np.array_equal(run_ort(q, x), expected)
+    if not isinstance(q._steps[-1], FloatStep):  # the output is codes
+        codes, _ = output_codes(q, x)
+        assert np.array_equal(run_ort(q, x, output="codes"), codes)
+
+
+def test_int8_export_uses_the_qoperator_ops(embedded) -> None:  # type: ignore[no-untyped-def]
+    model, data = embedded
+    q = fixedq.quantize(model, data["calibration"][:100])
+    ops = [n.op_type for n in q.to_onnx().graph.node]
+    assert ops.count("QLinearConv") == 4 and ops.count("QuantizeLinear") == 1 and ops.count("DequantizeLinear") == 1
+    assert "Conv" not in ops and "Gemm" not in ops
+
+
+def test_int8_layer_kept_in_float_is_an_island(embedded, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    model, data = embedded
+    q = fixedq.quantize(model, data["calibration"][:100], fixedq.QuantConfig(overrides={"conv2": "float"}))
+    assert q.float_islands == ["conv2", "relu2", "pool2"]  # the float conv and what follows it in float
+    x = data["x"][:200]
+    path = tmp_path / "m.onnx"
+    q.to_onnx(path)
+    sess = session(onnx.load(str(path)))
+    assert np.array_equal(sess.run(None, {"input": x})[0], q(x))
+
+
+SIMULATED = {
+    "symmetric 6-bit": fixedq.QuantConfig("symmetric", weight_bits=6, activation_bits=6),
+    "affine 8/6": fixedq.QuantConfig("affine", weight_bits=8, activation_bits=6),
+    "dynamic_fixed_point 8": fixedq.QuantConfig("dynamic_fixed_point"),
+    "power_of_two 4": fixedq.QuantConfig("power_of_two", weight_bits=4),
+    "ternary": fixedq.QuantConfig("ternary"),
+    "binary, float activations": fixedq.QuantConfig("binary", activation_bits=None),
+    "kmeans 4, float activations": fixedq.QuantConfig("kmeans", weight_bits=4, activation_bits=None),
+    "symmetric 8, fc1 4-bit": fixedq.QuantConfig("symmetric", overrides={"fc1": {"weight_bits": 4}}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SIMULATED))
+def test_simulated_exports_qdq_equal_up_to_float_rounding(embedded, name) -> None:  # type: ignore[no-untyped-def]
+    q, x = quantized_embedded(embedded, SIMULATED[name], "simulated")
+    got, expected = run_ort(q, x), q(x)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=2e-5 * float(np.abs(expected).max()))
+    assert np.array_equal(got.argmax(1), expected.argmax(1))
+
+
+def test_simulated_linear_weights_are_int8_initializers(embedded) -> None:  # type: ignore[no-untyped-def]
+    model, data = embedded
+    q = fixedq.quantize(model, data["calibration"][:100], fixedq.QuantConfig("ternary"))
+    proto = q.to_onnx()
+    int8 = [i for i in proto.graph.initializer if i.data_type == TensorProto.INT8 and len(i.dims) > 1]
+    assert len(int8) == 4  # the four weight tensors, as codes
+    for i in int8:
+        assert set(np.unique(numpy_helper.to_array(i))) <= {-1, 0, 1}
+
+
+def test_simulated_minifloat_activations_are_not_expressible(embedded) -> None:  # type: ignore[no-untyped-def]
+    model, data = embedded
+    q = fixedq.quantize(model, data["calibration"][:50], fixedq.QuantConfig("minifloat"))
+    with pytest.raises(NotImplementedError, match="minifloat"):
+        q.to_onnx()
+
+
+def test_export_arguments_are_checked(embedded) -> None:  # type: ignore[no-untyped-def]
+    model, data = embedded
+    q = fixedq.quantize(model, data["calibration"][:50], fixedq.QuantConfig("kmeans", activation_bits=None))
+    with pytest.raises(ValueError, match="output"):
+        q.to_onnx(output="int")
+    with pytest.raises(ValueError, match="int8"):
+        q.to_onnx(output="codes")
+    with pytest.raises(TypeError, match="QuantizedModel"):
+        nn.export_onnx(model)
+
+
+def test_docstring_examples() -> None:
+    import doctest
+
+    from fixedq.nn import _export
+
+    result = doctest.testmod(_export, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0
