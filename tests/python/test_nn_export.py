@@ -216,3 +216,51 @@ def test_docstring_examples() -> None:
 
     result = doctest.testmod(_export, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
+
+
+@pytest.mark.parametrize("op,attrs", [
+    ("GlobalAveragePool", {}),
+    ("AveragePool", {"kernel_shape": [2, 3], "strides": [1, 1]}),
+    ("AveragePool", {"kernel_shape": [3, 4], "strides": [2, 3], "pads": [1, 2, 1, 2], "count_include_pad": 1}),
+    ("AveragePool", {"kernel_shape": [5, 5], "strides": [3, 3], "pads": [2, 2, 2, 2], "ceil_mode": 1}),
+])
+@pytest.mark.parametrize("dtype,zp", [(np.int8, 0), (np.int8, -5), (np.uint8, 128), (np.uint8, 3)])
+def test_average_pool_on_codes_rounds_like_fixedq(op, attrs, dtype, zp) -> None:  # type: ignore[no-untyped-def]
+    """The exported form of an integer average (Cast, Sub zero point -> float pool ->
+    QuantizeLinear(scale 1)) equals fixedq's int64 sum divided with round half to even, also on
+    ties (the codes sit in a narrow band so that many window sums are halves) and odd zero
+    points, under onnxruntime's default graph optimizations."""
+    from fixedq.nn import _export
+    from fixedq.nn import _functional as F
+    from fixedq.nn._model import Node, pool_args
+
+    info = np.iinfo(dtype)
+    codes = np.clip(zp + RNG.integers(-3, 4, size=(3, 4, 12, 18)), info.min, info.max).astype(dtype)
+    codes[0, 0] = info.max  # saturation of sums far from zero
+    codes[0, 1] = info.min
+    elem = TensorProto.INT8 if dtype == np.int8 else TensorProto.UINT8
+    node = Node(op, "pool", ["x"], ["y"], attrs)
+    g = _export._Graph(onnx)
+    g.node("Identity", [_export.average_codes(g, "x", node, dtype(zp))], "out", "y")
+    graph = helper.make_graph(g.nodes, "pool", [helper.make_tensor_value_info("x", elem, list(codes.shape))],
+                              [helper.make_tensor_value_info("y", elem, None)], list(g.inits.values()))
+    got = session(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])).run(None, {"x": codes})[0]
+    if op == "GlobalAveragePool":
+        expected = F.avg_pool2d(codes, codes.shape[2:], zero_point=zp)
+    else:
+        expected = F.avg_pool2d(codes, attrs["kernel_shape"], zero_point=zp, **pool_args(node, codes.shape))
+    assert got.dtype == expected.dtype and np.array_equal(got, expected)
+
+
+@pytest.mark.parametrize("name", ["symmetric-per-channel", "affine-per-tensor"])
+def test_transcendental_islands_differ_by_float_rounding_only(name) -> None:  # type: ignore[no-untyped-def]
+    """Sigmoid and Softmax run as float islands in onnxruntime's float code, not NumPy's: the
+    outputs then agree to float rounding (the Sigmoid's outputs quantize to the same codes here)."""
+    model = nn.Sequential(nn.Conv2d(w(8, 3, 3, 3), w(8), padding=1), nn.Sigmoid(),
+                          nn.Conv2d(w(8, 8, 3, 3), w(8), padding=1), nn.ReLU(), nn.GlobalAvgPool(), nn.Flatten(),
+                          nn.Linear(w(5, 8), w(5)), nn.Softmax(), input_shape=(3, 12, 12))
+    x = RNG.normal(size=(200, 3, 12, 12)).astype(np.float32)
+    q = fixedq.quantize(model, x[:100], INT8_CONFIGS[name])
+    assert q.float_islands == ["1.sigmoid", "7.softmax"]
+    got, expected = run_ort(q, x), q(x)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)

@@ -177,7 +177,8 @@ def test_flipped_bytes_raise_or_change_nothing(saved, tmp_path) -> None:  # type
      "shape of 1 to 4"),
     (lambda m, a: a.update({"extra": np.zeros(3)}), "not referenced"),
 ])
-def test_inconsistent_metadata_raises_value_error(saved, tmp_path, edit, message) -> None:  # type: ignore[no-untyped-def]
+def test_inconsistent_metadata_raises_value_error(saved, tmp_path, edit,  # type: ignore[no-untyped-def]
+                                                  message) -> None:
     _, _, blob, _ = saved
     path = rewrite(blob, tmp_path / "bad.npz", edit)
     with pytest.raises(ValueError, match=message):

@@ -12,13 +12,16 @@ ONNX node computes what the fixedq step computes:
 - a fused Relu/Clip: ``Clip`` on the codes with the clamp fixedq applies (onnxruntime implements
   Clip for int8 and uint8); a Relu on codes: ``Clip(min=zero_point)``;
 - MaxPool, Flatten, Reshape, Identity on the codes (Dropout as Identity);
-- AveragePool / GlobalAveragePool on codes: ``DequantizeLinear(scale=1, zero_point)`` gives
-  ``code - zero_point`` exactly in float32, the float pool averages these integers, and
-  ``QuantizeLinear(scale=1, zero_point)`` rounds half to even and adds the zero point back. For
-  windows below 2**24 / 255 cells the float sum is exact and the division is correctly rounded,
-  and a quotient that is not a tie lies at least 1/(2 count) from one, far beyond float32's
-  error, so this equals fixedq's int64 sum divided with round half to even;
-- float islands: ``DequantizeLinear -> the float op -> (the next layer's) QuantizeLinear``.
+- AveragePool / GlobalAveragePool on codes: ``Cast, Sub(zero_point)`` gives ``code - zero_point``
+  exactly in float32, the float pool averages these integers, and ``QuantizeLinear(scale=1,
+  zero_point)`` rounds half to even and adds the zero point back. For windows below 2**24 / 255
+  cells the float sum is exact and the division is correctly rounded, and a quotient that is not
+  a tie lies at least 1/(2 count) from one, far beyond float32's error, so this equals fixedq's
+  int64 sum divided with round half to even (onnxruntime's own QLinearAveragePool rounds the
+  mean of the raw codes instead: it differs on ties when the zero point is odd);
+- float islands: ``(code - zero_point) * scale`` as ``Cast, Sub, Mul`` (DequantizeLinear's
+  arithmetic, spelled out so that onnxruntime's QDQ fusions leave the float op alone), the float
+  op, then the next layer's ``QuantizeLinear``.
 
 Simulated mode is exported in the QDQ form: each quantized layer's weights are stored as the
 float32 values fixedq computes with (the dequantized codes: *weights-only simulation*, exact for
@@ -84,13 +87,29 @@ class _Graph:
         self.nodes.append(self.onnx.helper.make_node(op, inputs, [out], name=self.fresh(hint + "_" + op), **attrs))
         return out
 
+    def qparams(self, qp: QParams, hint: str) -> List[str]:
+        """Initializers for a scale (float32) and zero point (int8/uint8)."""
+        return [self.const(np.float32(qp.scale), hint + "_scale"), self.const(qp.zero_point, hint + "_zp")]
+
     def quantize(self, x: str, qp: QParams, hint: str) -> str:
-        return self.node("QuantizeLinear", [x, self.const(np.float32(qp.scale), hint + "_scale"),
-                                            self.const(qp.zero_point, hint + "_zp")], hint + "_q")
+        return self.node("QuantizeLinear", [x, *self.qparams(qp, hint)], hint + "_q")
 
     def dequantize(self, q: str, qp: QParams, hint: str, output: Optional[str] = None) -> str:
-        return self.node("DequantizeLinear", [q, self.const(np.float32(qp.scale), hint + "_scale"),
-                                              self.const(qp.zero_point, hint + "_zp")], hint + "_dq", output)
+        return self.node("DequantizeLinear", [q, *self.qparams(qp, hint)], hint + "_dq", output)
+
+    def centred(self, q: str, zero_point: Any, hint: str) -> str:
+        """``code - zero_point`` in float32 (exact) as Cast -> Sub: unlike DequantizeLinear, no
+        onnxruntime QDQ fusion rewrites the float op that follows into its own integer kernel."""
+        v = self.node("Cast", [q], hint + "_cast", to=self.onnx.TensorProto.FLOAT)
+        return self.node("Sub", [v, self.const(np.float32(zero_point), hint + "_zp")], hint + "_centred")
+
+    def dequantize_unfused(self, q: str, qp: QParams, hint: str) -> str:
+        """DequantizeLinear's ``(code - zero_point) * scale`` (the same single float32 rounding) as
+        Cast -> Sub -> Mul, for float islands: onnxruntime would fuse ``DequantizeLinear -> Add ->
+        QuantizeLinear`` (and Mul, Concat, Sigmoid, AveragePool, ...) into com.microsoft QLinear*
+        kernels that round differently from the float op fixedq runs."""
+        scale = self.const(np.float32(qp.scale), hint + "_scale")
+        return self.node("Mul", [self.centred(q, qp.zero_point, hint), scale], hint + "_dq")
 
     def clip(self, q: str, lo: Any, hi: Any, hint: str, output: Optional[str] = None) -> str:
         return self.node("Clip", [q, "" if lo is None else self.const(lo, hint + "_min"),
@@ -131,6 +150,16 @@ def _input_rank(model: Model) -> int:
                      "(Sequential(..., input_shape=...))")
 
 
+def average_codes(g: _Graph, x: str, n: Node, zero_point: Any) -> str:
+    """AveragePool / GlobalAveragePool ``n`` on the codes ``x`` as fixedq computes it: the float
+    pool of ``code - zero_point`` (exact integers), then ``QuantizeLinear(scale=1, zero_point)``
+    (round half to even, add the zero point, saturate). Not DequantizeLinear: onnxruntime would
+    fuse that into com.microsoft QLinearAveragePool, which rounds the mean of the raw codes (a
+    tie lands elsewhere when the zero point is odd)."""
+    pooled = g.node(n.op, [g.centred(x, zero_point, n.name)], n.name, **_public_attrs(n))
+    return g.quantize(pooled, QParams(np.float32(1.0), zero_point), n.name + "_round")
+
+
 def _export_int8(g: _Graph, q: QuantizedModel, output: str) -> str:
     model = q.float_model
     codes: Dict[str, str] = {}      # fixedq tensor -> ONNX tensor of its codes
@@ -144,10 +173,9 @@ def _export_int8(g: _Graph, q: QuantizedModel, output: str) -> str:
                 x = codes[step.src]
             qt = step.qt
             w_zp = np.zeros(step.w_scale.shape, np.int8) if step.w_zp is None else step.w_zp
-            args = [g.const(np.float32(step.xq.scale), n.name + "_x_scale"), g.const(step.xq.zero_point, n.name + "_x_zp"),
-                    g.const(qt.codes, n.name + "_w"), g.const(step.w_scale, n.name + "_w_scale"),
-                    g.const(w_zp.reshape(step.w_scale.shape), n.name + "_w_zp"),
-                    g.const(np.float32(step.yq.scale), n.name + "_y_scale"), g.const(step.yq.zero_point, n.name + "_y_zp")]
+            args = [*g.qparams(step.xq, n.name + "_x"), g.const(qt.codes, n.name + "_w"),
+                    g.const(step.w_scale, n.name + "_w_scale"),
+                    g.const(w_zp.reshape(step.w_scale.shape), n.name + "_w_zp"), *g.qparams(step.yq, n.name + "_y")]
             if step.bias is not None:
                 args.append(g.const(step.bias, n.name + "_bias"))
             if step.is_conv:
@@ -165,9 +193,7 @@ def _export_int8(g: _Graph, q: QuantizedModel, output: str) -> str:
             x = codes[step.src]
             attrs = _public_attrs(n)
             if n.op in ("AveragePool", "GlobalAveragePool"):
-                unit = QParams(np.float32(1.0), step.qp.zero_point)
-                v = g.dequantize(x, unit, n.name + "_centred")
-                codes[step.dst] = g.quantize(g.node(n.op, [v], n.name, **attrs), unit, n.name + "_round")
+                codes[step.dst] = average_codes(g, x, n, step.qp.zero_point)
             elif n.op == "Relu":
                 codes[step.dst] = g.clip(x, step.qp.zero_point, None, n.name)
             elif n.op == "Reshape":
@@ -186,7 +212,7 @@ def _export_int8(g: _Graph, q: QuantizedModel, output: str) -> str:
                     ins.append(g.param(t, model.params[t]))
                 elif t in step.coded:
                     if t not in floats:
-                        floats[t] = g.dequantize(codes[t], step.coded[t], t)
+                        floats[t] = g.dequantize_unfused(codes[t], step.coded[t], t)
                     ins.append(floats[t])
                 else:
                     ins.append(floats[t])
@@ -268,8 +294,9 @@ def _weight_qdq(g: _Graph, qt: Any, n: Node, shape: Tuple[int, ...]) -> Optional
         if not (n.op == "Gemm" and n.attrs.get("transB", 0)):
             codes, axis = np.ascontiguousarray(codes.T), 1
     attrs = {"axis": axis} if scale.ndim else {}
-    return g.node("DequantizeLinear", [g.const(codes.reshape(shape), n.name + "_w"), g.const(scale, n.name + "_w_scale"),
-                                       g.const(zp, n.name + "_w_zp")], n.name + "_weight", **attrs)
+    inputs = [g.const(codes.reshape(shape), n.name + "_w"), g.const(scale, n.name + "_w_scale"),
+              g.const(zp, n.name + "_w_zp")]
+    return g.node("DequantizeLinear", inputs, n.name + "_weight", **attrs)
 
 
 def _export_simulated(g: _Graph, q: QuantizedModel) -> str:
@@ -311,13 +338,22 @@ def export_onnx(q: QuantizedModel, path: Union[str, "os.PathLike[str]", None] = 
                 output: str = "float") -> Any:
     """Write a quantized model as ONNX that onnxruntime runs with fixedq's results.
 
-    int8 mode: QOperator form (``QuantizeLinear -> QLinearConv ... -> DequantizeLinear``), equal
-    to fixedq's outputs with **zero** tolerance on the output codes, for every step kind fixedq
-    runs in integers (float islands run onnxruntime's float op instead of NumPy's: ops like
-    Add, Mul or Concat stay exact, transcendental ones may differ in the last float bits and then,
-    rarely, by one code after the next QuantizeLinear). Simulated mode: QDQ form with the
-    dequantized weights (weights-only simulation for schemes ONNX cannot hold); equal to fixedq up
-    to float summation order. See the module notes for how each step maps.
+    int8 mode: QOperator form (``QuantizeLinear -> QLinearConv ... -> DequantizeLinear``, opset
+    13, standard domain only). onnxruntime's outputs equal fixedq's with **zero** tolerance on
+    the output codes for every step fixedq runs in integers, and for float islands of exact float
+    ops (Add, Mul, Concat, Relu, Flatten, ...); islands of Sigmoid or Softmax run onnxruntime's
+    float code instead of NumPy's and differ by float rounding (1e-7 measured, tests assert
+    1e-6). Simulated mode: QDQ form. Weights of schemes that are int8 times a scale (affine,
+    symmetric and dynamic fixed point up to 8 bits, binary, ternary, 1-bit DoReFa, power of two
+    up to 4 bits) are int8 codes with ``DequantizeLinear``; others (k-means, minifloat, ...) are
+    stored as the float32 values fixedq computes with (weights-only simulation). Activations
+    entering a weighted layer get ``QuantizeLinear -> Clip -> DequantizeLinear`` (affine,
+    symmetric, dynamic fixed point up to 8 bits). Outputs equal fixedq's up to float summation
+    order (tests assert rtol 1e-5). One caveat: with quantized activations and float weights
+    (k-means, minifloat), onnxruntime's default ``WeightBiasQuantization`` rewrite re-quantizes the
+    float weights to int8; create the session with
+    ``disabled_optimizers=["WeightBiasQuantization"]`` to run what fixedq runs.
+    See the module notes for how each step maps.
 
     Parameters
     ----------

@@ -137,7 +137,8 @@ def _read_arrays(path: str, max_bytes: int) -> Dict[str, np.ndarray]:
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-        raise _Corrupt(f"not a fixedq model file (not a readable zip archive: {exc})") from None
+        raise _Corrupt(f"not a readable zip archive: truncated, damaged or not a fixedq model file "
+                       f"({exc})") from None
     with zf:
         infos = zf.infolist()
         if len(infos) > _MAX_ITEMS:
