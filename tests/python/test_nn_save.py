@@ -172,7 +172,10 @@ def test_flipped_bytes_raise_or_change_nothing(saved, tmp_path) -> None:  # type
     (lambda m, a: m["qweights"].pop("fc1"), "exactly the quantized layers"),
     (lambda m, a: m["ranges"].popitem(), "ranges must hold exactly"),
     (lambda m, a: m["ranges"]["input"].update(threshold=float("inf")), "finite"),
+    (lambda m, a: m["ranges"]["input"].update(threshold=-1.0), "threshold >= 0"),
     (lambda m, a: m["qweights"]["conv1"]["params"]["k"].update(json=10**9), "codebook"),
+    (lambda m, a: m["qweights"]["conv1"]["params"]["init"].update(json="psychic"), "init"),
+    (lambda m, a: m["qweights"]["conv1"]["params"].pop("axis"), "must have the keys"),
     (lambda m, a: m["model"]["dropped"].update({"conv1.weight_folded": [10**9, 10**9, 10**9, 10**9]}),
      "shape of 1 to 4"),
     (lambda m, a: a.update({"extra": np.zeros(3)}), "not referenced"),
@@ -279,3 +282,22 @@ def test_docstring_examples() -> None:
 
     result = doctest.testmod(_saving, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_int8_files_need_int8_weights(embedded, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    model, data = embedded
+    q = fixedq.quantize(model, data["calibration"][:50], fixedq.QuantConfig("affine"))
+    q.save(tmp_path / "int8.npz")
+    blob = (tmp_path / "int8.npz").read_bytes()
+
+    def wide_codes(meta, arrays):  # type: ignore[no-untyped-def]
+        key = meta["qweights"]["conv1"]["codes"]
+        arrays[key] = arrays[key].astype(np.int16)
+
+    def zero_point_out_of_range(meta, arrays):  # type: ignore[no-untyped-def]
+        key = meta["qweights"]["fc1"]["params"]["zero_point"]["array"]
+        arrays[key] = np.full_like(arrays[key], 300, dtype=np.int64)
+
+    for edit, message in ((wide_codes, "int8 codes"), (zero_point_out_of_range, "zero_point")):
+        with pytest.raises(ValueError, match=message):
+            fixedq.load(rewrite(blob, tmp_path / "bad.npz", edit))

@@ -424,7 +424,29 @@ class QuantizedModel:
         save(self, path, include_float=include_float)
 
     def to_onnx(self, path: Union[str, "os.PathLike[str]", None] = None, *, output: str = "float") -> Any:
-        """Export to ONNX; see :func:`fixedq.nn.export_onnx` (the same arguments)."""
+        """Export to ONNX that onnxruntime runs with this model's outputs (:func:`fixedq.nn.export_onnx`).
+
+        int8 models: QOperator form, zero tolerance on the output codes. Simulated models: QDQ
+        form, equal up to float summation order.
+
+        Parameters
+        ----------
+        path : str or path-like, optional
+            Where to write the ``.onnx`` file (nothing is written if None).
+        output : {"float", "codes"}
+            The graph output: the dequantized float32 output, or (int8) the final codes.
+
+        Returns
+        -------
+        onnx.ModelProto
+
+        Raises
+        ------
+        NotImplementedError
+            Simulated activations ONNX cannot express (minifloat, more than 8 bits).
+        ValueError
+            A bad ``output``.
+        """
         from ._export import export_onnx
 
         return export_onnx(self, path, output=output)

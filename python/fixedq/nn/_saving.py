@@ -27,6 +27,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 import numpy as np
 
 from ..quant import CalibrationResult, QTensor
+from ..quant._schemes import BINARY_VARIANTS, KMEANS_INITS, MINIFLOAT_VARIANTS
 from ._model import SUPPORTED_OPS, Model, Node
 from ._quantize import _WEIGHT_SCHEMES, QuantConfig, QuantizedModel, QuantState, float_layout
 
@@ -45,7 +46,7 @@ _ARRAY_DTYPES = tuple(np.dtype(t) for t in (np.float32, np.float64, np.int8, np.
 _CONFIG_FIELDS = {f.name for f in dataclasses.fields(QuantConfig)}
 # Node attributes whose values size buffers: small positive (or non-negative) ints.
 _GEOMETRY = {"kernel_shape": 1, "strides": 1, "dilations": 1, "pads": 0}
-_MAX_GEOMETRY = 4096
+_MAX_GEOMETRY = 1024
 
 
 class _Corrupt(ValueError):
@@ -386,6 +387,8 @@ _SCHEME_PARAMS: Dict[str, Dict[str, str]] = {
     "dorefa": {"scale": "real", "levels": "int", "axis": "axis", "param_bits": "int"},
 }
 _OPTIONAL = {"dorefa": {"scale", "levels"}}
+_CHOICES = {"minifloat": {"variant": MINIFLOAT_VARIANTS}, "binary": {"variant": BINARY_VARIANTS},
+            "kmeans": {"init": KMEANS_INITS}}
 
 
 def _qtensor(v: Any, arrays: Mapping[str, np.ndarray], where: str, used: set, shape: Tuple[int, ...]) -> QTensor:
@@ -442,8 +445,16 @@ def _qtensor(v: Any, arrays: Mapping[str, np.ndarray], where: str, used: set, sh
     for k in ("fraction_bits", "exp_min", "exp_max", "levels"):
         if k in params and abs(params[k]) > 4096:
             raise _Corrupt(f"{where}.params[{k!r}] is out of range")
+    if scheme == "dorefa" and ("scale" if bits == 1 else "levels") not in params:
+        raise _Corrupt(f"{where}: a {bits}-bit dorefa tensor needs the parameter {'scale' if bits == 1 else 'levels'}")
     if scheme == "dorefa" and "levels" in params and params["levels"] <= 0:
         raise _Corrupt(f"{where}.params['levels'] must be positive")
+    if scheme == "affine" and not params["qmin"] <= int(np.min(params["zero_point"])) <= \
+            int(np.max(params["zero_point"])) <= params["qmax"]:
+        raise _Corrupt(f"{where}.params['zero_point'] lies outside [qmin, qmax]")
+    for k, allowed in _CHOICES.get(scheme, {}).items():
+        if params[k] not in allowed:
+            raise _Corrupt(f"{where}.params[{k!r}] must be one of {allowed}, got {params[k]!r}")
     return QTensor(codes, scheme, bits, params, np.dtype(v["dtype"]))
 
 
@@ -467,10 +478,11 @@ def _ranges(v: Any) -> Dict[str, CalibrationResult]:
         _type(r, dict, where)
         if set(r) != {"low", "high", "threshold", "method"}:
             raise _Corrupt(f"{where} must have the fields high, low, method, threshold")
-        out[_name(t, "ranges key")] = CalibrationResult(_number(r["low"], f"{where}.low"),
-                                                        _number(r["high"], f"{where}.high"),
-                                                        _number(r["threshold"], f"{where}.threshold"),
-                                                        _name(r["method"], f"{where}.method"))
+        low, high = _number(r["low"], f"{where}.low"), _number(r["high"], f"{where}.high")
+        threshold = _number(r["threshold"], f"{where}.threshold")
+        if not low <= high or threshold < 0:
+            raise _Corrupt(f"{where} must have low <= high and threshold >= 0")
+        out[_name(t, "ranges key")] = CalibrationResult(low, high, threshold, _name(r["method"], f"{where}.method"))
     return out
 
 
