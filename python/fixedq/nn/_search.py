@@ -5,8 +5,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+import numpy as np
+
+from ..quant import quantize as quantize_tensor
 from ._model import Model
-from ._quantize import QuantConfig, _progress, quantize
+from ._quantize import QuantConfig, _progress, _quantize_weight, quantize
 from ._report import accuracy, check_data, json_float, predict, table
 
 __all__ = ["BitwidthSearch", "Trial", "search_bitwidths"]
@@ -107,6 +110,24 @@ def _check_widths(widths: Sequence[int]) -> Tuple[int, ...]:
     return tuple(sorted(ws, reverse=True))
 
 
+def _supported(scheme: str, widths: Tuple[int, ...], kind: str) -> Tuple[int, ...]:
+    """The widths the scheme represents, for weights or activations (a probe on a tiny tensor)."""
+    out = []
+    for w in widths:
+        cfg = QuantConfig(scheme, weight_bits=w, activation_bits=w)
+        try:
+            if kind == "weights":
+                _quantize_weight(np.ones((2, 1, 1, 1), np.float32), cfg)
+            else:
+                quantize_tensor(np.ones(2, np.float32), cfg.activation_scheme, bits=w)
+        except ValueError:  # e.g. minifloat below 5 bits, power-of-two weights above 8
+            continue
+        out.append(w)
+    if not out:
+        raise ValueError(f"scheme {scheme!r} represents none of the widths {widths} for {kind}")
+    return tuple(out)
+
+
 def search_bitwidths(model: Model, data: Any, labels: Any, *, calibration_data: Any = None, margin: float = 0.01,
                      widths: Sequence[int] = (16, 8, 6, 4, 2), scheme: str = "dynamic_fixed_point",
                      per_channel: bool = True, calibrator: str = "minmax", batch_size: int = 250,
@@ -146,8 +167,8 @@ def search_bitwidths(model: Model, data: Any, labels: Any, *, calibration_data: 
         Candidate widths, tried from the widest down (Ristretto: 16, 8, 4, 2, 1).
     scheme : str
         ``"dynamic_fixed_point"`` (Ristretto), ``"symmetric"``, ``"affine"``, ``"minifloat"`` or
-        ``"power_of_two"`` (activations then dynamic fixed point). A width the scheme cannot
-        represent (minifloat below 6 bits) counts as a failed trial.
+        ``"power_of_two"`` (activations then dynamic fixed point). Widths the scheme cannot
+        represent are skipped (minifloat below 5 bits, power-of-two weights above 8).
     per_channel, calibrator : bool, str
         As in :class:`QuantConfig`.
     batch_size : int
@@ -182,7 +203,6 @@ def search_bitwidths(model: Model, data: Any, labels: Any, *, calibration_data: 
     x, y = check_data(data, labels)
     if y is None:
         raise ValueError("labels are required: the search keeps accuracy within the margin")
-    calib = x if calibration_data is None else calibration_data
     if isinstance(margin, bool) or not isinstance(margin, (int, float)):
         raise TypeError(f"margin must be a number (an accuracy fraction, 0.01 = one point), got {margin!r}")
     if not 0 <= margin < 1:
@@ -190,8 +210,12 @@ def search_bitwidths(model: Model, data: Any, labels: Any, *, calibration_data: 
     ws = _check_widths(widths)
     if scheme not in _SCHEMES:
         raise ValueError(f"scheme must be one of {', '.join(_SCHEMES)}; got {scheme!r}")
-    base = QuantConfig(scheme, weight_bits=ws[0], activation_bits=ws[0], per_channel=per_channel,
+    ladder = {"weights": _supported(scheme, ws, "weights"), "activations": _supported(scheme, ws, "activations")}
+    top = ladder["weights"][0]  # the high precision a layer's weights are held at while its activations are searched
+    base = QuantConfig(scheme, weight_bits=top, activation_bits=ladder["activations"][0], per_channel=per_channel,
                        calibrator=calibrator, batch_size=batch_size)
+    calib, _ = check_data(x if calibration_data is None else calibration_data, None, name="calibration_data")
+    model.check_input(calib[:1])
     names = [n.name for n in model.weighted_nodes()]
     if not names:
         raise ValueError("the model has no weighted layer (Conv, Gemm, MatMul) to quantize")
@@ -208,10 +232,7 @@ def search_bitwidths(model: Model, data: Any, labels: Any, *, calibration_data: 
         return dataclasses.replace(base, overrides=overrides)
 
     def measure(cfg: QuantConfig) -> Tuple[float, Any]:
-        try:
-            q = quantize(model, calib, cfg)
-        except ValueError:  # a width the scheme cannot represent (e.g. 4-bit minifloat)
-            return -1.0, None
+        q = quantize(model, calib, cfg)
         return accuracy(predict(q, x, batch_size), y), q
 
     # Steps 1 and 2: one part of one layer at a time.
@@ -219,11 +240,11 @@ def search_bitwidths(model: Model, data: Any, labels: Any, *, calibration_data: 
     chosen: Dict[_Part, Optional[int]] = {}
     for name, kind in _progress([(n, k) for n in names for k in ("weights", "activations")], "search", progress):
         chosen[(name, kind)] = None
-        for w in ws:
+        for w in ladder[kind]:
             if kind == "weights":
                 acc, _ = measure(config_for({name: w}, {}))
             else:
-                acc, _ = measure(config_for({name: ws[0]}, {name: w}))
+                acc, _ = measure(config_for({name: top}, {name: w}))
             alone[((name, kind), w)] = acc
             trials.append(Trial(kind, name, w, acc, acc >= floor))
             if acc < floor:
@@ -241,8 +262,9 @@ def search_bitwidths(model: Model, data: Any, labels: Any, *, calibration_data: 
             break
         parts = [p for p in chosen if chosen[p] is not None and (p[1] == "weights" or wbits[p[0]] is not None)]
         worst = min(parts, key=lambda p: (alone[(p, chosen[p])], chosen[p]))
-        i = ws.index(chosen[worst])  # type: ignore[arg-type]
-        chosen[worst] = ws[i - 1] if i > 0 else None
+        steps = ladder[worst[1]]
+        i = steps.index(chosen[worst])  # type: ignore[arg-type]
+        chosen[worst] = steps[i - 1] if i > 0 else None
     return BitwidthSearch(weight_bits=wbits, activation_bits=abits, accuracy=acc, float_accuracy=float_acc,
                           margin=float(margin), config=cfg, mode=q.mode, size_bytes=q.size_bytes,
                           float_size_bytes=q.float_size_bytes, trials=trials)
