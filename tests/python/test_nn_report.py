@@ -118,7 +118,8 @@ def test_layers_kept_in_float_are_reported_and_skipped_by_sensitivity(embedded) 
     q = fixedq.quantize(model, cal, fixedq.QuantConfig(overrides={"fc2": "float"}))
     r = q.report(x, y, calibration_data=cal)
     fc2 = r.layers[-1]
-    assert (fc2.scheme, fc2.weight_sqnr_db, fc2.saturated, fc2.activation_bits) == ("float", None, None, None)
+    assert (fc2.scheme, fc2.weight_sqnr_db, fc2.saturated, fc2.clipped, fc2.activation_bits) == ("float", None, None,
+                                                                                                 None, None)
     assert fc2.weight_bytes == fc2.float_weight_bytes
     assert [s.name for s in r.sensitivity] == ["conv1", "conv2", "fc1"]
 
@@ -130,28 +131,30 @@ def _saturation_case(cfg: fixedq.QuantConfig, relu: bool, x: np.ndarray) -> fixe
     return fixedq.quantize(model, cal, cfg).report(x, sensitivity=False)
 
 
-SAT_X = np.array([[-3.0, -2.0, -0.5, 0.0], [0.3, 0.9, 1.5, 4.0]], np.float32)
+SAT_X = np.array([[-3.0, -2.0, -0.5, 0.0], [0.3, 0.999, 1.5, 4.0]], np.float32)
 
 
 def test_saturation_int8_symmetric_counts_codes_at_the_ends() -> None:
-    # int8 symmetric, threshold 1: -3 and -2 saturate at code -128, 1.5 and 4 at 127.
+    # int8 symmetric, threshold 1: -3 and -2 land on code -128, 0.999 (rounded), 1.5 and 4 on 127;
+    # of these only 0.999 was inside the range [-128/127, 1].
     r = _saturation_case(fixedq.QuantConfig(per_channel=False), False, SAT_X)
-    assert r.mode == "int8" and r.layers[0].saturated == 4 / 8
+    assert r.mode == "int8" and (r.layers[0].saturated, r.layers[0].clipped) == (5 / 8, 4 / 8)
 
 
 def test_saturation_ignores_a_relu_floor_at_zero() -> None:
-    # uint8 affine after a fused ReLU: the zero point is code 0, where the negatives land
-    # exactly (not clipped); only 1.5 and 4 saturate (code 255).
+    # uint8 affine after a fused ReLU: the output's zero point is code 0, where the negatives land
+    # exactly (not clipped); 1.5 and 4 are at code 255, beyond [0, 1]. (0.999 reaches the layer
+    # as input code 255 of the range [-1, 1] with zero point 128, i.e. 127 * 2/255 = 0.996: code 254.)
     r = _saturation_case(fixedq.QuantConfig("affine", per_channel=False), True, SAT_X)
-    assert r.mode == "int8" and r.layers[0].saturated == 2 / 8
+    assert r.mode == "int8" and (r.layers[0].saturated, r.layers[0].clipped) == (2 / 8, 2 / 8)
 
 
 def test_saturation_simulated_counts_the_clipped_input() -> None:
-    # 8-bit dynamic fixed point for max |x| = 1: range [-1, 127/128]; 0.9 fits, four values clip.
+    # 8-bit dynamic fixed point for max |x| = 1: range [-1, 127/128]; 0.999 is beyond it too.
     r = _saturation_case(fixedq.QuantConfig("dynamic_fixed_point"), False, SAT_X)
-    assert r.mode == "simulated" and r.layers[0].saturated == 4 / 8
+    assert r.mode == "simulated" and (r.layers[0].saturated, r.layers[0].clipped) == (5 / 8, 5 / 8)
     inside = _saturation_case(fixedq.QuantConfig("dynamic_fixed_point"), False, SAT_X / 8)
-    assert inside.layers[0].saturated == 0.0
+    assert (inside.layers[0].saturated, inside.layers[0].clipped) == (0.0, 0.0)
 
 
 def test_report_text_and_json(embedded) -> None:  # type: ignore[no-untyped-def]
@@ -163,7 +166,7 @@ def test_report_text_and_json(embedded) -> None:  # type: ignore[no-untyped-def]
     text = str(r)
     table = text.split("\n\n")[1].splitlines()
     assert table[0].split() == ["layer", "op", "scheme", "W", "bits", "A", "bits", "weight", "SQNR", "output", "SQNR",
-                                "saturated", "weight", "bytes"]
+                                "saturated", "clipped", "weight", "bytes"]
     assert len({line.index("Conv") if "Conv" in line else line.index("Gemm") for line in table[1:]}) == 1
     assert "most sensitive" in text and repr(r).startswith("Report(model='digits_cnn'")
     # An exact model: infinite SQNR is spelled "inf" in JSON.

@@ -139,10 +139,14 @@ class LayerReport:
         the dequantized output codes. Errors of earlier layers accumulate into it.
     saturated : float or None
         Fraction of the activation values this layer quantizes that sit at an end of their
-        representable range (values beyond it were clipped there); an end that is exactly 0 (a
-        fused ReLU's floor) does not count. ``"int8"`` mode: the layer's output codes (e.g. int8
-        -128 or 127, uint8 255); ``"simulated"`` mode: the layer's quantize-dequantized input.
-        None when the layer quantizes no activation.
+        representable range in the quantized model (values beyond it were clipped there, and the
+        calibrated maximum itself lands there); an end that is exactly 0 (a fused ReLU's floor)
+        does not count. ``"int8"`` mode: the layer's output codes (e.g. int8 -128 or 127, uint8
+        255); ``"simulated"`` mode: the layer's quantize-dequantized input. None when the layer
+        quantizes no activation.
+    clipped : float or None
+        Fraction of the float model's values of that same activation that lie strictly outside
+        the representable range: what the calibrated range cuts off.
     weight_bytes, float_weight_bytes : float
         Storage of the layer's weights and bias quantized (codes, scales, codebooks; bias in
         float32 or int32) and in float32.
@@ -156,6 +160,7 @@ class LayerReport:
     weight_sqnr_db: Optional[float]
     output_sqnr_db: float
     saturated: Optional[float]
+    clipped: Optional[float]
     weight_bytes: float
     float_weight_bytes: float
 
@@ -260,9 +265,10 @@ class Report:
         lines.append(f"outputs vs float: SQNR {_db(self.output_sqnr_db)}, cosine {self.output_cosine:.4f}")
         lines.append("")
         lines.append(table(
-            ["layer", "op", "scheme", "W bits", "A bits", "weight SQNR", "output SQNR", "saturated", "weight bytes"],
+            ["layer", "op", "scheme", "W bits", "A bits", "weight SQNR", "output SQNR", "saturated", "clipped",
+             "weight bytes"],
             ([r.name, r.op, r.scheme, str(r.weight_bits), "float" if r.activation_bits is None else str(r.activation_bits),
-              _db(r.weight_sqnr_db), _db(r.output_sqnr_db), _pct(r.saturated),
+              _db(r.weight_sqnr_db), _db(r.output_sqnr_db), _pct(r.saturated), _pct(r.clipped),
               f"{r.weight_bytes:.0f} / {r.float_weight_bytes:.0f}"] for r in self.layers)))
         if self.sensitivity:
             lines.append("")
@@ -303,14 +309,16 @@ def build_report(q: QuantizedModel, data: Any, labels: Any = None, *, calibratio
     layers = model.weighted_nodes()
     cfgs = {n.name: q.config.for_layer(n.name) for n in layers}
     act_out = {n.name: (_fused_activation(model, n) or n).outputs[0] for n in layers}
-    sat_key = {n.name: act_out[n.name] if q.mode == "int8" else n.name + ":input" for n in layers}
+    # Where each layer quantizes activations: (key in the runner's taps, float model tensor).
+    sat_at = {n.name: (act_out[n.name], act_out[n.name]) if q.mode == "int8" else (n.name + ":input", n.inputs[0])
+              for n in layers}
 
     sums = {n.name: [0.0, 0.0] for n in layers}  # signal, noise
-    sat = {n.name: [0, 0] for n in layers}  # saturated, total
+    sat = {n.name: [0, 0, 0] for n in layers}  # at the ends, float values outside, total
     ref_out: List[np.ndarray] = []
     q_out: List[np.ndarray] = []
     for s in _progress(slices, "report", progress):
-        ref = model.run({model.inputs[0]: x[s]}, keep=set(act_out.values()))
+        ref = model.run({model.inputs[0]: x[s]}, keep=set(act_out.values()) | {t for _, t in sat_at.values()})
         taps: Dict[str, Any] = {}
         q_out.append(q._runner(x[s], taps))
         ref_out.append(ref[model.outputs[0]])
@@ -319,11 +327,13 @@ def build_report(q: QuantizedModel, data: Any, labels: Any = None, *, calibratio
             e = r - taps[t][0].astype(np.float64)
             sums[name][0] += float(np.sum(r * r))
             sums[name][1] += float(np.sum(e * e))
-            values, ends = taps.get(sat_key[name], (None, None))
+            key, tensor = sat_at[name]
+            values, ends = taps.get(key, (None, None))
             if ends is not None:
                 lo, hi = ends
                 sat[name][0] += int(np.count_nonzero(((values <= lo) | (values >= hi)) & (values != 0)))
-                sat[name][1] += values.size
+                sat[name][1] += int(np.count_nonzero((ref[tensor] < lo) | (ref[tensor] > hi)))
+                sat[name][2] += values.size
     f_all, q_all = np.concatenate(ref_out), np.concatenate(q_out)
 
     rows: List[LayerReport] = []
@@ -333,9 +343,10 @@ def build_report(q: QuantizedModel, data: Any, labels: Any = None, *, calibratio
         if c is not None:
             w = _weight_matrix(model, n)
             w_sqnr = error_metrics(_quantize_weight(w, c), w).sqnr_db
-        count, total = sat[n.name]
+        ends, outside, total = sat[n.name]
         rows.append(LayerReport(n.name, n.op, info.scheme, info.weight_bits, info.activation_bits, w_sqnr,
-                                sqnr_db(*sums[n.name]), count / total if total else None, info.storage_bits / 8,
+                                sqnr_db(*sums[n.name]), ends / total if total else None,
+                                outside / total if total else None, info.storage_bits / 8,
                                 _layer_float_bytes(model, n.name)))
 
     sens: List[Sensitivity] = []
