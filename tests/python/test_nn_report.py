@@ -178,6 +178,14 @@ def test_report_text_and_json(embedded) -> None:  # type: ignore[no-untyped-def]
     json.dumps(e.to_dict(), allow_nan=False)
 
 
+def test_progress_bars_go_to_stderr(embedded, capsys) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("tqdm")
+    model, x, y, cal = embedded
+    r = fixedq.quantize(model, cal).report(x[:20], y[:20], calibration_data=cal[:20], batch_size=10, progress=True)
+    err = capsys.readouterr().err
+    assert "report" in err and "sensitivity" in err and len(r.sensitivity) == 4
+
+
 def test_report_rejects_bad_data(embedded) -> None:  # type: ignore[no-untyped-def]
     model, x, y, cal = embedded
     q = fixedq.quantize(model, cal)
