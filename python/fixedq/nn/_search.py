@@ -151,6 +151,9 @@ def search_bitwidths(model: Model, data: Any, labels: Any, *, calibration_data: 
     activations runs in integers on the int8 kernels (``mode="int8"``), any other runs simulated
     (quantize-dequantize in float). The weight-only trials of step 1 are therefore simulated.
 
+    A tighter margin makes steps 1-2 keep widths at least as wide, so step 3 starts from a
+    combination at least as wide; the widening that follows depends on the measured accuracies.
+
     Parameters
     ----------
     model : fixedq.nn.Model
@@ -229,7 +232,11 @@ def search_bitwidths(model: Model, data: Any, labels: Any, *, calibration_data: 
         for name in names:
             w = wbits.get(name)
             overrides[name] = "float" if w is None else {"weight_bits": w, "activation_bits": abits.get(name)}
-        return dataclasses.replace(base, overrides=overrides)
+        widths = [o for o in overrides.values() if o != "float"]
+        # The top-level widths are those of the first quantized layer: when every quantized layer
+        # is 8-bit affine/symmetric the config is an int8 one and quantize() runs it on the int8 kernels.
+        first = widths[0] if widths else {}
+        return dataclasses.replace(base, overrides=overrides, **first)
 
     def measure(cfg: QuantConfig) -> Tuple[float, Any]:
         q = quantize(model, calib, cfg)
@@ -261,6 +268,8 @@ def search_bitwidths(model: Model, data: Any, labels: Any, *, calibration_data: 
         if acc >= floor:
             break
         parts = [p for p in chosen if chosen[p] is not None and (p[1] == "weights" or wbits[p[0]] is not None)]
+        if not parts:  # all float: the float model itself (not reached unless float accuracy is not reproduced)
+            break
         worst = min(parts, key=lambda p: (alone[(p, chosen[p])], chosen[p]))
         steps = ladder[worst[1]]
         i = steps.index(chosen[worst])  # type: ignore[arg-type]
