@@ -299,3 +299,12 @@ def test_search_rejects_bad_data(embedded) -> None:  # type: ignore[no-untyped-d
         nn.search_bitwidths(model, x[:10], y[:10], calibration_data=cal[:5, :, :20])
     with pytest.raises(TypeError, match="model must be a fixedq.nn.Model"):
         nn.search_bitwidths(fixedq.quantize(model, cal), x[:10], y[:10])
+
+
+def test_docstring_example() -> None:
+    import doctest
+
+    from fixedq.nn import _search
+
+    result = doctest.testmod(_search, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0

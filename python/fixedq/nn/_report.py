@@ -21,7 +21,7 @@ import numpy as np
 
 from ..quant import error_metrics
 from ._model import Model
-from ._quantize import QuantizedModel, _fused_activation, _progress, _quantize_weight, _weight_matrix, quantize
+from ._quantize import QuantConfig, QuantizedModel, _fused_activation, _progress, _quantize_weight, _weight_matrix, quantize
 
 __all__ = ["LayerReport", "Report", "Sensitivity", "build_report"]
 
@@ -291,7 +291,7 @@ def _layer_float_bytes(model: Model, name: str) -> float:
     return 4.0 * sum(model.params[t].size for t in node.inputs[1:] if t in model.params)
 
 
-def one_layer_config(q: QuantizedModel, name: str) -> Any:
+def one_layer_config(q: QuantizedModel, name: str) -> QuantConfig:
     """``q.config`` with every weighted layer but ``name`` overridden to float."""
     cfg = q.config
     overrides: Dict[str, Any] = {n.name: "float" for n in q.float_model.weighted_nodes() if n.name != name}

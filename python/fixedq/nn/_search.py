@@ -196,10 +196,10 @@ def search_bitwidths(model: Model, data: Any, labels: Any, *, calibration_data: 
     --------
     >>> import fixedq
     >>> model, d = fixedq.nn.load_embedded(), fixedq.nn.embedded_data()
-    >>> r = fixedq.nn.search_bitwidths(model, d["x"][:200], d["y"][:200], calibration_data=d["calibration"][:100],
-    ...                                widths=(8, 4, 2))
-    >>> r.float_accuracy - r.accuracy <= r.margin
-    True
+    >>> r = fixedq.nn.search_bitwidths(model, d["x"][:100], d["y"][:100], calibration_data=d["calibration"][:30],
+    ...                                widths=(8, 4), margin=0.02)
+    >>> r.float_accuracy - r.accuracy <= r.margin, r.size_bytes < r.float_size_bytes / 4
+    (True, True)
     """
     if not isinstance(model, Model):
         raise TypeError(f"model must be a fixedq.nn.Model, got {type(model).__name__}")
