@@ -2,10 +2,11 @@
 
 :func:`load_onnx` reads an ONNX model into a :class:`Model` (float inference on NumPy);
 :class:`Sequential` builds one from NumPy weights. :func:`fixedq.quantize` turns a model into a
-:class:`QuantizedModel`; :func:`deep_compress` into a :class:`CompressedModel` (Deep
-Compression: pruning, weight sharing, Huffman coding), saved and read back by
-:func:`load_compressed`. :func:`embedded_model_path` and :func:`embedded_data` give the small
-digit CNN and its test images shipped with the package.
+:class:`QuantizedModel` (its ``report()``, a :class:`Report`, says what each layer lost;
+:func:`search_bitwidths` finds per-layer widths within an accuracy margin, as Ristretto);
+:func:`deep_compress` into a :class:`CompressedModel` (Deep Compression: pruning, weight sharing,
+Huffman coding), saved and read back by :func:`load_compressed`. :func:`embedded_model_path` and
+:func:`embedded_data` give the small digit CNN and its test images shipped with the package.
 """
 
 from __future__ import annotations
@@ -31,11 +32,14 @@ from ._layers import (
 from ._model import SUPPORTED_OPS, Model, Node
 from ._onnx import load_onnx
 from ._quantize import LayerInfo, QuantConfig, QuantizedModel, quantize
+from ._report import LayerReport, Report, Sensitivity
+from ._search import BitwidthSearch, Trial, search_bitwidths
 
 __all__ = [
     "SUPPORTED_OPS",
     "AvgPool2d",
     "BatchNorm2d",
+    "BitwidthSearch",
     "CompressedLayer",
     "CompressedModel",
     "Conv2d",
@@ -44,6 +48,7 @@ __all__ = [
     "GlobalAvgPool",
     "Layer",
     "LayerInfo",
+    "LayerReport",
     "Linear",
     "MaxPool2d",
     "Model",
@@ -52,9 +57,12 @@ __all__ = [
     "QuantizedModel",
     "ReLU",
     "ReLU6",
+    "Report",
+    "Sensitivity",
     "Sequential",
     "Sigmoid",
     "Softmax",
+    "Trial",
     "deep_compress",
     "embedded_data",
     "embedded_model_path",
@@ -62,4 +70,5 @@ __all__ = [
     "load_embedded",
     "load_onnx",
     "quantize",
+    "search_bitwidths",
 ]

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
@@ -33,6 +33,9 @@ from ..quant import Calibrator, QTensor
 from ..quant import quantize as quantize_tensor
 from ._model import FLOAT_OPS, Model, Node, pool_args
 from . import _functional as F
+
+if TYPE_CHECKING:
+    from ._report import Report
 
 __all__ = ["QuantConfig", "QuantizedModel", "quantize"]
 
@@ -284,6 +287,20 @@ class QuantizedModel:
         """The same layers' storage in float32."""
         return 4.0 * self.float_model.num_parameters()
 
+    def report(self, data: Any, labels: Any = None, *, calibration_data: Any = None, batch_size: int = 250,
+               sensitivity: bool = True, progress: bool = False) -> "Report":
+        """How much this model lost against the float model, layer by layer (a :class:`fixedq.nn.Report`).
+
+        ``data`` (float inputs) and ``labels`` (optional integer classes) are the evaluation set;
+        ``calibration_data`` calibrates the one-layer-at-a-time models of the sensitivity analysis
+        (default: ``data``); ``batch_size`` images per pass; ``progress`` shows tqdm bars. The
+        fields, their units and the errors raised are documented in :class:`fixedq.nn.Report`.
+        """
+        from ._report import build_report
+
+        return build_report(self, data, labels, calibration_data=calibration_data, batch_size=batch_size,
+                            sensitivity=sensitivity, progress=progress)
+
     def __repr__(self) -> str:
         c = self.config
         act = "float" if c.activation_bits is None else f"{c.activation_bits}-bit"
@@ -413,6 +430,9 @@ def _fake_quant(c: QuantConfig, r: Any) -> Callable[[np.ndarray], np.ndarray]:
     return lambda x: quantize_tensor(x, "symmetric", bits=bits, threshold=t).dequantize()
 
 
+_EXTREMES = np.array([-1e30, 1e30], np.float32)  # beyond any calibrated range: they quantize to its ends
+
+
 def _build_simulated(model: Model, layer_cfg: Mapping[str, Optional[QuantConfig]], qweights: Mapping[str, QTensor],
                      ranges: Mapping[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
     params = dict(model.params)
@@ -436,7 +456,7 @@ def _build_simulated(model: Model, layer_cfg: Mapping[str, Optional[QuantConfig]
             n = dataclasses.replace(n, inputs=[n.inputs[0], n.name + ".weight_q", *n.inputs[2:]])
         nodes.append(n)
 
-    def run(x: np.ndarray) -> np.ndarray:
+    def run(x: np.ndarray, taps: Optional[Dict[str, Any]] = None) -> np.ndarray:
         env: Dict[str, np.ndarray] = dict(params)
         env[model.inputs[0]] = x
         for node in nodes:
@@ -444,7 +464,13 @@ def _build_simulated(model: Model, layer_cfg: Mapping[str, Optional[QuantConfig]
             hook = hooks.get((node.name, 0))
             if hook is not None:
                 args[0] = hook(args[0]).astype(np.float32)
+                if taps is not None:  # report(): the quantized input and the ends of its range
+                    with np.errstate(over="ignore"):  # x / scale may pass float32's range before the clip
+                        ends = tuple(hook(_EXTREMES).astype(np.float32))
+                    taps[node.name + ":input"] = (args[0], ends)
             env[node.outputs[0]] = FLOAT_OPS[node.op](node, *args)
+        if taps is not None:
+            taps.update((t, (v, None)) for t, v in env.items() if t not in params)
         return env[model.outputs[0]]
 
     return run
@@ -506,10 +532,17 @@ def _build_int8(model: Model, cfg: QuantConfig, layer_cfg: Mapping[str, Optional
             steps.append(_float_step(n, get_float, model.params))
     out = model.outputs[0]
 
-    def run(x: np.ndarray) -> np.ndarray:
+    def run(x: np.ndarray, taps: Optional[Dict[str, Any]] = None) -> np.ndarray:
         env: Dict[str, Any] = {model.inputs[0]: x}
         for step in steps:
             step(env)
+        if taps is not None:  # report(): every tensor as float, with the ends of its code range if it holds codes
+            for t, v in env.items():
+                ends = None
+                if t in quantized and v.dtype.kind in "iu":
+                    info = np.iinfo(v.dtype)
+                    ends = tuple(quantized[t].dequantize(np.array([info.min, info.max], v.dtype)))
+                taps[t] = (get_float(env, t), ends)
         return get_float(env, out)
 
     return run, islands
