@@ -163,6 +163,12 @@ bool quantize_multiplier(double real, std::int32_t& fixed_multiplier, std::int32
 // ------------------------------------------------------------------------------------------
 // GEMM driver
 // ------------------------------------------------------------------------------------------
+namespace {
+// Threads only pay off above ~40 us of work: a parallel region costs microseconds to start and
+// much more when other processes hold the cores; smaller GEMMs and convs run on the caller.
+constexpr double kMinParallelMacs = 1 << 22;
+}  // namespace
+
 void gemm(const gemm_args& g) {
   if (g.m <= 0 || g.b == nullptr || g.b->n <= 0) return;
   const int8_table& t = active_table();
@@ -172,7 +178,8 @@ void gemm(const gemm_args& g) {
   const int panel_step = np * 4;
   const int panel_blocks = (g.b->panels + panel_step - 1) / panel_step;
   const int blocks = row_blocks * panel_blocks;
-  const int threads = std::min(num_threads(), blocks);
+  const bool big = static_cast<double>(g.m) * g.b->n * g.b->k >= kMinParallelMacs;
+  const int threads = big ? std::min(num_threads(), blocks) : 1;
   auto run = [&](int blk) {
     const int rb = blk / panel_blocks, pbk = blk % panel_blocks;
     const int m0 = rb * mr * 4, m1 = std::min(g.m, m0 + mr * 4);
@@ -213,18 +220,30 @@ void add_requantized(const void* a, std::int32_t za, float ma, const void* b, st
 // ------------------------------------------------------------------------------------------
 namespace {
 
-/// NCHW -> NHWC (or back) for one image of `bytes`-sized elements.
-void transpose_image(const char* src, char* dst, int c, int hw, std::size_t bytes, bool to_nhwc) {
-  for (int ch = 0; ch < c; ++ch)
-    for (int i = 0; i < hw; ++i) {
-      const std::size_t nchw = (static_cast<std::size_t>(ch) * hw + i) * bytes;
-      const std::size_t nhwc = (static_cast<std::size_t>(i) * c + ch) * bytes;
+/// NCHW -> NHWC (or back) for one image of T elements, in tiles so that both sides stay in cache.
+template <typename T>
+void transpose_typed(const T* src, T* dst, int c, int hw, bool to_nhwc) noexcept {
+  constexpr int tile = 32;
+  for (int i0 = 0; i0 < hw; i0 += tile) {
+    const int i1 = std::min(hw, i0 + tile);
+    for (int ch = 0; ch < c; ++ch) {
+      const std::size_t plane = static_cast<std::size_t>(ch) * hw;
       if (to_nhwc) {
-        std::memcpy(dst + nhwc, src + nchw, bytes);
+        for (int i = i0; i < i1; ++i) dst[static_cast<std::size_t>(i) * c + ch] = src[plane + i];
       } else {
-        std::memcpy(dst + nchw, src + nhwc, bytes);
+        for (int i = i0; i < i1; ++i) dst[plane + i] = src[static_cast<std::size_t>(i) * c + ch];
       }
     }
+  }
+}
+
+/// NCHW -> NHWC (or back) for one image of `bytes`-sized elements (1: int8 codes, 4: int32).
+void transpose_image(const char* src, char* dst, int c, int hw, std::size_t bytes, bool to_nhwc) noexcept {
+  if (bytes == 1) {
+    transpose_typed(reinterpret_cast<const std::uint8_t*>(src), reinterpret_cast<std::uint8_t*>(dst), c, hw, to_nhwc);
+  } else {
+    transpose_typed(reinterpret_cast<const std::int32_t*>(src), reinterpret_cast<std::int32_t*>(dst), c, hw, to_nhwc);
+  }
 }
 
 /// The stage of one group: per-channel arrays moved to the group's first channel.
@@ -238,6 +257,28 @@ output_stage group_stage(const output_stage& st, int first) {
 }
 
 constexpr int kConvRows = 64;  // output pixels per im2col block
+
+// im2col copies runs of a few bytes when a layer has few channels (3 for a 3x3 kernel on one
+// channel): a call into libc's memcpy per run costs more than the copy.
+inline void copy_bytes(std::uint8_t* dst, const std::uint8_t* src, std::size_t n) noexcept {
+  // Two fixed-size (inlined) copies that overlap cover any length between the size and twice it.
+  if (n > 32) {
+    std::memcpy(dst, src, n);
+  } else if (n >= 16) {
+    std::memcpy(dst, src, 16);
+    std::memcpy(dst + n - 16, src + n - 16, 16);
+  } else if (n >= 8) {
+    std::memcpy(dst, src, 8);
+    std::memcpy(dst + n - 8, src + n - 8, 8);
+  } else if (n >= 4) {
+    std::memcpy(dst, src, 4);
+    std::memcpy(dst + n - 4, src + n - 4, 4);
+  } else if (n > 0) {
+    dst[0] = src[0];
+    dst[n / 2] = src[n / 2];
+    dst[n - 1] = src[n - 1];
+  }
+}
 
 }  // namespace
 
@@ -288,15 +329,20 @@ void conv(const packed_conv& w, const conv_shape& s, const void* x, dtype xt, st
     const int kk = s.kernel_h * s.kernel_w * cg;
     const bool direct = s.groups == 1 && s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 &&
                         s.pad_top == 0 && s.pad_left == 0 && s.pad_bottom == 0 && s.pad_right == 0;
-    const int blocks_per_image = static_cast<int>((out_pixels + kConvRows - 1) / kConvRows);
-    const int tasks = s.batch * s.groups * blocks_per_image;
+    // A pointwise conv on NHWC data is one GEMM over all images' pixels: blocks may cross images
+    // (a fully connected layer run as a 1x1 conv has one pixel per image).
+    const std::ptrdiff_t rows_total = direct ? out_pixels * s.batch : out_pixels;
+    const int block_rows = direct ? 4 * kConvRows : kConvRows;
+    const int blocks_per_image = static_cast<int>((rows_total + block_rows - 1) / block_rows);
+    const int tasks = (direct ? 1 : s.batch) * s.groups * blocks_per_image;
     const std::uint8_t pad_byte = static_cast<std::uint8_t>(zx);
+    const bool contiguous_taps = s.groups == 1 && s.dilation_w == 1;
     auto run = [&](int task, std::vector<std::uint8_t>& col) {
       const int b = task / (s.groups * blocks_per_image);
       const int rest = task % (s.groups * blocks_per_image);
       const int g = rest / blocks_per_image, blk = rest % blocks_per_image;
-      const std::ptrdiff_t pix0 = std::ptrdiff_t{blk} * kConvRows;
-      const int rows = static_cast<int>(std::min<std::ptrdiff_t>(kConvRows, out_pixels - pix0));
+      const std::ptrdiff_t pix0 = std::ptrdiff_t{blk} * block_rows;
+      const int rows = static_cast<int>(std::min<std::ptrdiff_t>(block_rows, rows_total - pix0));
       const std::uint8_t* ximg = reinterpret_cast<const std::uint8_t*>(xin) + b * in_image;
       gemm_args ga;
       ga.m = rows;
@@ -318,13 +364,25 @@ void conv(const packed_conv& w, const conv_shape& s, const void* x, dtype xt, st
           std::uint8_t* dst = col.data() + static_cast<std::size_t>(r) * kk;
           for (int kh = 0; kh < s.kernel_h; ++kh) {
             const int ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
+            const int iw0 = ow * s.stride_w - s.pad_left;
+            if (contiguous_taps && ih >= 0 && ih < s.in_h && iw0 >= 0 && iw0 + s.kernel_w <= s.in_w) {
+              // One group, no dilation: the row's kernel_w taps are adjacent pixels, one copy.
+              const std::size_t n = static_cast<std::size_t>(s.kernel_w) * static_cast<std::size_t>(cg);
+              copy_bytes(dst, ximg + (std::ptrdiff_t{ih} * s.in_w + iw0) * s.in_channels, n);
+              dst += n;
+              continue;
+            }
             for (int kw = 0; kw < s.kernel_w; ++kw, dst += cg) {
               const int iw = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
               if (ih < 0 || ih >= s.in_h || iw < 0 || iw >= s.in_w) {
-                std::memset(dst, pad_byte, static_cast<std::size_t>(cg));
+                if (cg == 1) {
+                  *dst = pad_byte;
+                } else {
+                  std::memset(dst, pad_byte, static_cast<std::size_t>(cg));
+                }
               } else {
-                std::memcpy(dst, ximg + (std::ptrdiff_t{ih} * s.in_w + iw) * s.in_channels + std::ptrdiff_t{g} * cg,
-                            static_cast<std::size_t>(cg));
+                copy_bytes(dst, ximg + (std::ptrdiff_t{ih} * s.in_w + iw) * s.in_channels + std::ptrdiff_t{g} * cg,
+                           static_cast<std::size_t>(cg));
               }
             }
           }
@@ -334,7 +392,8 @@ void conv(const packed_conv& w, const conv_shape& s, const void* x, dtype xt, st
       }
       t.gemm_rows(ga, 0, rows, 0, ga.b->panels);
     };
-    if (threads > 1 && tasks > 1) {
+    const double macs = static_cast<double>(rows_total) * (direct ? 1 : s.batch) * kk * s.out_channels;
+    if (threads > 1 && tasks > 1 && macs >= kMinParallelMacs) {
 #if defined(_OPENMP)
 #pragma omp parallel num_threads(std::min(threads, tasks))
       {

@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
@@ -34,6 +34,9 @@ from ..quant import CalibrationResult, Calibrator, QTensor
 from ..quant import quantize as quantize_tensor
 from ._model import FLOAT_OPS, Model, Node, pool_args
 from . import _functional as F
+
+if TYPE_CHECKING:
+    from ._report import Report
 
 __all__ = ["LayerInfo", "QuantConfig", "QuantState", "QuantizedModel", "quantize"]
 
@@ -320,13 +323,14 @@ def layer_infos(model: Model, state: QuantState) -> List[LayerInfo]:
     return layers
 
 
-def build(model: Model, cfg: QuantConfig, state: QuantState) -> Tuple[Callable[[np.ndarray], np.ndarray], List[Any]]:
+def build(model: Model, cfg: QuantConfig, state: QuantState) -> Tuple[Callable[..., np.ndarray], List[Any]]:
     """The runner of a quantized model (the one code path of :func:`quantize` and ``fixedq.load``).
 
     Returns
     -------
     runner : callable
-        float32 batch -> float32 output.
+        ``runner(x, taps=None)``: float32 batch -> float32 output; a ``taps`` dict receives every
+        tensor as float with the ends of its quantized range (for ``report()``).
     steps : list
         int8 mode: the :class:`Int8Step` objects the runner executes in order (what
         ``to_onnx`` exports); simulated mode: empty.
@@ -385,6 +389,20 @@ class QuantizedModel:
     def float_size_bytes(self) -> float:
         """The same layers' storage in float32."""
         return 4.0 * self.float_model.num_parameters()
+
+    def report(self, data: Any, labels: Any = None, *, calibration_data: Any = None, batch_size: int = 250,
+               sensitivity: bool = True, progress: bool = False) -> "Report":
+        """How much this model lost against the float model, layer by layer (a :class:`fixedq.nn.Report`).
+
+        ``data`` (float inputs) and ``labels`` (optional integer classes) are the evaluation set;
+        ``calibration_data`` calibrates the one-layer-at-a-time models of the sensitivity analysis
+        (default: ``data``); ``batch_size`` images per pass; ``progress`` shows tqdm bars. The
+        fields, their units and the errors raised are documented in :class:`fixedq.nn.Report`.
+        """
+        from ._report import build_report
+
+        return build_report(self, data, labels, calibration_data=calibration_data, batch_size=batch_size,
+                            sensitivity=sensitivity, progress=progress)
 
     def save(self, path: Union[str, "os.PathLike[str]"], *, include_float: bool = True) -> None:
         """Write the model to one file that :func:`fixedq.load` reads back bit-identical.
@@ -563,7 +581,10 @@ def float_layout(qt: QTensor, node: Node, shape: Tuple[int, ...]) -> np.ndarray:
     return w.reshape(shape)
 
 
-def _build_simulated(model: Model, state: QuantState) -> Callable[[np.ndarray], np.ndarray]:
+_EXTREMES = np.array([-1e30, 1e30], np.float32)  # beyond any calibrated range: they quantize to its ends
+
+
+def _build_simulated(model: Model, state: QuantState) -> Callable[..., np.ndarray]:
     params = dict(model.params)
     hooks: Dict[Tuple[str, int], Callable[[np.ndarray], np.ndarray]] = {}
     for n in model.weighted_nodes():
@@ -579,7 +600,7 @@ def _build_simulated(model: Model, state: QuantState) -> Callable[[np.ndarray], 
             n = dataclasses.replace(n, inputs=[n.inputs[0], n.name + ".weight_q", *n.inputs[2:]])
         nodes.append(n)
 
-    def run(x: np.ndarray) -> np.ndarray:
+    def run(x: np.ndarray, taps: Optional[Dict[str, Any]] = None) -> np.ndarray:
         env: Dict[str, np.ndarray] = dict(params)
         env[model.inputs[0]] = x
         for node in nodes:
@@ -587,7 +608,13 @@ def _build_simulated(model: Model, state: QuantState) -> Callable[[np.ndarray], 
             hook = hooks.get((node.name, 0))
             if hook is not None:
                 args[0] = hook(args[0]).astype(np.float32)
+                if taps is not None:  # report(): the quantized input and the ends of its range
+                    with np.errstate(over="ignore"):  # x / scale may pass float32's range before the clip
+                        ends = tuple(hook(_EXTREMES).astype(np.float32))
+                    taps[node.name + ":input"] = (args[0], ends)
             env[node.outputs[0]] = FLOAT_OPS[node.op](node, *args)
+        if taps is not None:
+            taps.update((t, (v, None)) for t, v in env.items() if t not in params)
         return env[model.outputs[0]]
 
     return run
@@ -738,7 +765,7 @@ class FloatStep(Int8Step):
 
 
 def _build_int8(model: Model, cfg: QuantConfig,
-                state: QuantState) -> Tuple[Callable[[np.ndarray], np.ndarray], List[Int8Step]]:
+                state: QuantState) -> Tuple[Callable[..., np.ndarray], List[Int8Step]]:
     qp = {t: _activation_qparams(cfg.scheme, r) for t, r in state.ranges.items()}
     steps: List[Int8Step] = []
     skip = {act.name for act in state.fused.values()}
@@ -761,10 +788,18 @@ def _build_int8(model: Model, cfg: QuantConfig,
     inp, out = model.inputs[0], model.outputs[0]
     out_q = coded.get(out)
 
-    def run(x: np.ndarray) -> np.ndarray:
+    def run(x: np.ndarray, taps: Optional[Dict[str, Any]] = None) -> np.ndarray:
         env: Dict[str, Any] = {inp: x}
         for s in steps:
             s(env)
+        if taps is not None:  # report(): every tensor as float, with the ends of its code range if it holds codes
+            for t, v in env.items():
+                ends = None
+                if t in coded and v.dtype.kind in "iu":
+                    info = np.iinfo(v.dtype)
+                    ends = tuple(coded[t].dequantize(np.array([info.min, info.max], v.dtype)))
+                    v = coded[t].dequantize(v)
+                taps[t] = (v, ends)
         return out_q.dequantize(env[out]) if out_q is not None else env[out]
 
     return run, steps
