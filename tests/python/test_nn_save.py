@@ -301,3 +301,39 @@ def test_int8_files_need_int8_weights(embedded, tmp_path) -> None:  # type: igno
     for edit, message in ((wide_codes, "int8 codes"), (zero_point_out_of_range, "zero_point")):
         with pytest.raises(ValueError, match=message):
             fixedq.load(rewrite(blob, tmp_path / "bad.npz", edit))
+
+
+KMEANS_CLI = ["--scheme", "kmeans", "--weight-bits", "4", "--activation-bits", "float"]
+
+
+@pytest.mark.parametrize("options", [[], KMEANS_CLI])
+def test_command_line_quantize_then_eval_reads_the_saved_file(tmp_path, capsys,  # type: ignore[no-untyped-def]
+                                                              options) -> None:
+    """``fixedq quantize ... -o OUT`` writes with save(); ``fixedq eval OUT`` reads it with load()."""
+    import os
+
+    from fixedq import __main__ as cli
+
+    model_path = nn.embedded_model_path()
+    data_path = os.path.join(os.path.dirname(model_path), "digits_test.npz")
+    out = str(tmp_path / "q.fxq")
+    assert cli.main(["quantize", model_path, "--calibration", data_path, "-o", out, "--no-progress", "--json",
+                     *options]) == 0, capsys.readouterr().err
+    written = json.loads(capsys.readouterr().out)
+    assert cli.main(["eval", out, "--data", data_path, "--limit", "300", "--no-progress", "--json"]) == 0
+    evaluated = json.loads(capsys.readouterr().out)
+    loaded = fixedq.load(out)
+    data = nn.embedded_data()
+    direct = 100.0 * float((loaded(data["x"][:300]).argmax(1) == data["y"][:300]).mean())
+    assert evaluated["mode"] == written["mode"] == loaded.mode == ("simulated" if options else "int8")
+    assert evaluated["accuracy"] == direct > 90.0
+
+
+def test_loaded_model_reports_like_the_original(saved, embedded, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """report() compares against the float model: a file with the float weights gives the same report."""
+    model, data = embedded
+    q = fixedq.quantize(model, data["calibration"][:100], fixedq.QuantConfig("affine"))
+    q.save(tmp_path / "r.npz")
+    x, y = data["x"][:200], data["y"][:200]
+    expected = q.report(x, y, sensitivity=False).to_dict()
+    assert fixedq.load(tmp_path / "r.npz").report(x, y, sensitivity=False).to_dict() == expected
