@@ -329,7 +329,7 @@ def test_command_line_quantize_then_eval_reads_the_saved_file(tmp_path, capsys, 
     assert evaluated["accuracy"] == direct > 90.0
 
 
-def test_loaded_model_reports_like_the_original(saved, embedded, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_loaded_model_reports_like_the_original(embedded, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """report() compares against the float model: a file with the float weights gives the same report."""
     model, data = embedded
     q = fixedq.quantize(model, data["calibration"][:100], fixedq.QuantConfig("affine"))
