@@ -264,3 +264,20 @@ def test_transcendental_islands_differ_by_float_rounding_only(name) -> None:  # 
     assert q.float_islands == ["1.sigmoid", "7.softmax"]
     got, expected = run_ort(q, x), q(x)
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
+
+
+def test_simulated_gemm_with_alpha_beta_and_trans_a() -> None:
+    """A Gemm that the int8 path does not take (alpha, beta, transA) runs simulated; its export
+    keeps the attributes (and the bias stays inside the Gemm, scaled by beta)."""
+    nodes = [helper.make_node("Gemm", ["x", "w", "c"], ["h"], alpha=0.5, beta=2.0, transA=1, name="fc1"),
+             helper.make_node("Relu", ["h"], ["r"], name="relu"),
+             helper.make_node("Gemm", ["r", "w2", "c2"], ["y"], transB=1, name="fc2")]
+    inits = {"w": w(6, 5), "c": w(5), "w2": w(3, 5), "c2": w(3)}
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [6, "N"])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])],
+                              [numpy_helper.from_array(v, k) for k, v in inits.items()])
+    model = nn.load_onnx(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString())
+    x = RNG.normal(size=(6, 40)).astype(np.float32)
+    q = fixedq.quantize(model, [x], fixedq.QuantConfig("symmetric"))
+    assert q.mode == "simulated"
+    np.testing.assert_allclose(run_ort(q, x), q(x), rtol=1e-5, atol=1e-5)

@@ -307,7 +307,8 @@ def _export_simulated(g: _Graph, q: QuantizedModel) -> str:
         # The bias of a quantized layer goes to a separate Add, so that onnxruntime's optimizer
         # does not quantize it to int32 (its WeightBiasQuantization rewrite); the float sum is the
         # same either way (the bias is added after the products in both).
-        split_bias = c is not None and len(n.inputs) > 2 and n.inputs[2] in model.params
+        split_bias = (c is not None and len(n.inputs) > 2 and n.inputs[2] in model.params
+                      and float(n.attrs.get("beta", 1.0)) == 1.0)
         ins: List[str] = []
         for i, t in enumerate(n.inputs):
             if not t or (i == 2 and split_bias):
