@@ -3,12 +3,27 @@
 The file is a NumPy ``.npz`` (a zip archive, deflate-compressed) with one member per array,
 ``a0.npy``, ``a1.npy``, ..., and ``meta.npy``: a uint8 array holding UTF-8 JSON that describes the
 graph, the config, each layer's scheme parameters and the calibrated ranges, and names the array
-member of every tensor. Nothing in it is pickled.
+member of every tensor. Nothing in it is pickled. The JSON (version 1)::
+
+    {"format": "fixedq.QuantizedModel", "version": 1,
+     "model": {"name": str, "inputs": [str], "outputs": [str], "input_shapes": {str: [int or null]},
+               "nodes": [{"op": str, "name": str, "inputs": [str], "outputs": [str], "attrs": {...}}],
+               "params": {tensor: array}, "dropped": {weight tensor: shape}},
+     "config": {every QuantConfig field},
+     "qweights": {layer: {"scheme": str, "bits": int, "dtype": "float32" or "float64", "codes": array,
+                          "params": {name: {"array": array} or {"scalar": array} or {"json": value}
+                                           or {"fixed_type": fixedq format name or null}}}},
+     "ranges": {tensor: {"low": float, "high": float, "threshold": float, "method": str}}}
+
+``dropped`` lists the float weights left out by ``save(include_float=False)``; ``qweights`` holds
+one entry per quantized weighted layer (weights as ``(M, K, kH, kW)`` codes) and ``ranges`` one
+per calibrated activation tensor; per-layer configs and fused activations are not stored: they
+follow from the graph and the config.
 
 Reading trusts nothing: the archive's member list and declared sizes are checked before anything
 is decompressed, each array's ``.npy`` header (dtype, shape) is parsed and checked against the
 size the archive declares and against a whitelist of plain numeric dtypes before the array is
-read (with ``allow_pickle=False``), the JSON is checked field by field against the schema below
+read (with ``allow_pickle=False``), the JSON is checked field by field against that schema
 (types, known operators and schemes, bounded sizes, array shapes that agree with the graph), and
 the model is then rebuilt by the same code as :func:`fixedq.quantize`'s. Anything wrong raises
 ``ValueError`` naming the file and the problem.
