@@ -10,7 +10,13 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <memory>
+#include <new>
 #include <vector>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #if defined(_OPENMP)
 #include <omp.h>
@@ -220,7 +226,7 @@ void add_requantized(const void* a, std::int32_t za, float ma, const void* b, st
 // ------------------------------------------------------------------------------------------
 namespace {
 
-/// NCHW -> NHWC (or back) for one image of T elements, in tiles so that both sides stay in cache.
+/// NCHW -> NHWC (or back) for one image of int32 elements, in tiles so that both sides stay in cache.
 template <typename T>
 void transpose_typed(const T* src, T* dst, int c, int hw, bool to_nhwc) noexcept {
   constexpr int tile = 32;
@@ -237,13 +243,65 @@ void transpose_typed(const T* src, T* dst, int c, int hw, bool to_nhwc) noexcept
   }
 }
 
+#if defined(__SSE2__)
+/// Transposes a 16 x 16 block of bytes: dst[j * ld_dst + i] = src[i * ld_src + j].
+inline void transpose16x16(const std::uint8_t* src, std::ptrdiff_t ld_src, std::uint8_t* dst,
+                           std::ptrdiff_t ld_dst) noexcept {
+  __m128i r[16], t[16];
+  for (int i = 0; i < 16; ++i) r[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i * ld_src));
+  // Four rounds of interleaving (8-, 16-, 32-, 64-bit lanes): after round k, element (i, j)
+  // sits where (j, i) belongs.
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm_unpacklo_epi8(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm_unpackhi_epi8(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i)
+    for (int h = 0; h < 2; ++h) {
+      r[4 * i + 2 * h] = _mm_unpacklo_epi16(t[4 * i + h], t[4 * i + 2 + h]);
+      r[4 * i + 2 * h + 1] = _mm_unpackhi_epi16(t[4 * i + h], t[4 * i + 2 + h]);
+    }
+  for (int i = 0; i < 2; ++i)
+    for (int h = 0; h < 4; ++h) {
+      t[8 * i + 2 * h] = _mm_unpacklo_epi32(r[8 * i + h], r[8 * i + 4 + h]);
+      t[8 * i + 2 * h + 1] = _mm_unpackhi_epi32(r[8 * i + h], r[8 * i + 4 + h]);
+    }
+  for (int h = 0; h < 8; ++h) {
+    r[2 * h] = _mm_unpacklo_epi64(t[h], t[8 + h]);
+    r[2 * h + 1] = _mm_unpackhi_epi64(t[h], t[8 + h]);
+  }
+  for (int j = 0; j < 16; ++j) _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + j * ld_dst), r[j]);
+}
+#endif
+
+/// Byte matrix transpose: dst (cols x rows, row stride rows) = src (rows x cols, row stride cols).
+void transpose_bytes(const std::uint8_t* src, std::uint8_t* dst, int rows, int cols) noexcept {
+  int r0 = 0;
+#if defined(__SSE2__)
+  for (; r0 + 16 <= rows; r0 += 16) {
+    int c0 = 0;
+    for (; c0 + 16 <= cols; c0 += 16)
+      transpose16x16(src + std::ptrdiff_t{r0} * cols + c0, cols, dst + std::ptrdiff_t{c0} * rows + r0, rows);
+    for (int c = c0; c < cols; ++c)
+      for (int r = r0; r < r0 + 16; ++r) dst[std::ptrdiff_t{c} * rows + r] = src[std::ptrdiff_t{r} * cols + c];
+  }
+#endif
+  for (int c = 0; c < cols; ++c)
+    for (int r = r0; r < rows; ++r) dst[std::ptrdiff_t{c} * rows + r] = src[std::ptrdiff_t{r} * cols + c];
+}
+
 /// NCHW -> NHWC (or back) for one image of `bytes`-sized elements (1: int8 codes, 4: int32).
 void transpose_image(const char* src, char* dst, int c, int hw, std::size_t bytes, bool to_nhwc) noexcept {
   if (bytes == 1) {
-    transpose_typed(reinterpret_cast<const std::uint8_t*>(src), reinterpret_cast<std::uint8_t*>(dst), c, hw, to_nhwc);
-  } else {
-    transpose_typed(reinterpret_cast<const std::int32_t*>(src), reinterpret_cast<std::int32_t*>(dst), c, hw, to_nhwc);
+    const auto* s8 = reinterpret_cast<const std::uint8_t*>(src);
+    auto* d8 = reinterpret_cast<std::uint8_t*>(dst);
+    if (to_nhwc) {
+      transpose_bytes(s8, d8, c, hw);  // (c x hw) -> (hw x c)
+    } else {
+      transpose_bytes(s8, d8, hw, c);  // (hw x c) -> (c x hw)
+    }
+    return;
   }
+  transpose_typed(reinterpret_cast<const std::int32_t*>(src), reinterpret_cast<std::int32_t*>(dst), c, hw, to_nhwc);
 }
 
 /// The stage of one group: per-channel arrays moved to the group's first channel.
@@ -257,6 +315,25 @@ output_stage group_stage(const output_stage& st, int first) {
 }
 
 constexpr int kConvRows = 64;  // output pixels per im2col block
+
+/// A growable byte buffer that is not zero-filled (64-byte aligned, for int32 views too).
+class scratch {
+ public:
+  void reserve(std::size_t n) {
+    if (n > size_) {
+      data_.reset(static_cast<std::uint8_t*>(::operator new[](n, std::align_val_t{64})));
+      size_ = n;
+    }
+  }
+  std::uint8_t* data() const noexcept { return data_.get(); }
+
+ private:
+  struct release {
+    void operator()(std::uint8_t* p) const noexcept { ::operator delete[](p, std::align_val_t{64}); }
+  };
+  std::unique_ptr<std::uint8_t, release> data_;
+  std::size_t size_ = 0;
+};
 
 // im2col copies runs of a few bytes when a layer has few channels (3 for a 3x3 kernel on one
 // channel): a call into libc's memcpy per run costs more than the copy.
@@ -298,10 +375,13 @@ void conv(const packed_conv& w, const conv_shape& s, const void* x, dtype xt, st
   const std::ptrdiff_t out_image = out_pixels * s.out_channels;
 
   // NHWC views of the input and output (transposed copies when the layouts are NCHW).
-  std::vector<std::uint8_t> x_nhwc, y_nhwc;
+  // The calling thread's scratch (not zero-filled, kept between calls: a fresh vector per call
+  // costs page faults and a memset as large as the data).
+  thread_local scratch x_nhwc, y_nhwc;
+  bool y_transposed = false;
   const char* xin = static_cast<const char*>(x);
   if (in_layout == layout::nchw && s.in_channels > 1) {
-    x_nhwc.resize(static_cast<std::size_t>(in_image * s.batch));
+    x_nhwc.reserve(static_cast<std::size_t>(in_image * s.batch));
     for (int b = 0; b < s.batch; ++b)
       transpose_image(xin + b * in_image, reinterpret_cast<char*>(x_nhwc.data()) + b * in_image, s.in_channels,
                       s.in_h * s.in_w, 1, true);
@@ -309,8 +389,9 @@ void conv(const packed_conv& w, const conv_shape& s, const void* x, dtype xt, st
   }
   char* yout = static_cast<char*>(y);
   if (out_layout == layout::nchw && s.out_channels > 1) {
-    y_nhwc.resize(static_cast<std::size_t>(out_image * s.batch) * out_bytes);
+    y_nhwc.reserve(static_cast<std::size_t>(out_image * s.batch) * out_bytes);
     yout = reinterpret_cast<char*>(y_nhwc.data());
+    y_transposed = true;
   }
 
   const int threads = num_threads();
@@ -411,7 +492,7 @@ void conv(const packed_conv& w, const conv_shape& s, const void* x, dtype xt, st
     }
   }
 
-  if (!y_nhwc.empty()) {
+  if (y_transposed) {
     for (int b = 0; b < s.batch; ++b)
       transpose_image(yout + b * out_image * static_cast<std::ptrdiff_t>(out_bytes),
                       static_cast<char*>(y) + b * out_image * static_cast<std::ptrdiff_t>(out_bytes), s.out_channels,
