@@ -63,7 +63,7 @@ def conv_net() -> nn.Model:
 def onnx_net() -> nn.Model:
     """An ONNX graph with what Sequential cannot say: Gemm without transB, MatMul, Clip with
     bounds (fused), AveragePool with ceil_mode and count_include_pad and a Relu on its codes, and
-    float islands (Add of a skip connection and the Relu after it, Mul, Concat)."""
+    an Add of a skip connection on codes, and float islands (Mul, and a Concat that reads it)."""
     nodes = [
         helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1], name="conv1"),
         helper.make_node("Clip", ["c1", "lo", "hi"], ["r1"], name="clip1"),
@@ -132,7 +132,9 @@ def test_int8_small_models_export_with_zero_tolerance(make, name) -> None:  # ty
     q = fixedq.quantize(model, calib, INT8_CONFIGS[name])
     assert q.mode == "int8"
     if make is onnx_net:  # the ops without an integer step run as float islands, also exported
-        assert q.float_islands == ["skip", "relu2", "mul", "concat"]
+        assert q.float_islands == ["mul", "concat"]  # the skip Add (and its Relu) run on codes
+        assert [type(st).__name__ for st in q._steps if st.node.name in ("skip", "relu2")] == ["RequantStep",
+                                                                                              "CodeStep"]
     x = RNG.normal(0, 1.2, size=(64,) + shape[1:]).astype(np.float32)
     expected = q(x)
     assert len(np.unique(expected)) > 20  # the comparison sees many distinct codes
@@ -281,3 +283,58 @@ def test_simulated_gemm_with_alpha_beta_and_trans_a() -> None:
     q = fixedq.quantize(model, [x], fixedq.QuantConfig("symmetric"))
     assert q.mode == "simulated"
     np.testing.assert_allclose(run_ort(q, x), q(x), rtol=1e-5, atol=1e-5)
+
+
+def branchy_net() -> nn.Model:
+    """Two conv branches joined by an Add (a residual connection, Relu after it) and by a Concat,
+    every input of both produced as codes: no float island at all."""
+    nodes = [
+        helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1], name="conv1"),
+        helper.make_node("Relu", ["c1"], ["r1"], name="relu1"),
+        helper.make_node("Conv", ["r1", "w2", "b2"], ["c2"], pads=[1, 1, 1, 1], name="conv2"),
+        helper.make_node("Add", ["c2", "r1"], ["s"], name="residual"),
+        helper.make_node("Relu", ["s"], ["r2"], name="relu2"),
+        helper.make_node("Conv", ["r2", "w3"], ["c3"], name="conv3"),
+        helper.make_node("Concat", ["c3", "r2"], ["cat"], axis=1, name="concat"),
+        helper.make_node("GlobalAveragePool", ["cat"], ["g"], name="gap"),
+        helper.make_node("Flatten", ["g"], ["f"], name="flat"),
+        helper.make_node("Gemm", ["f", "g1", "gb"], ["y"], transB=1, name="fc"),
+    ]
+    inits = {"w1": w(6, 3, 3, 3), "b1": w(6), "w2": w(6, 6, 3, 3), "b2": w(6), "w3": w(5, 6, 1, 1),
+             "g1": w(4, 11), "gb": w(4)}
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 9, 9])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])],
+                              [numpy_helper.from_array(np.asarray(v), k) for k, v in inits.items()])
+    return nn.load_onnx(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString())
+
+
+@pytest.mark.parametrize("name", sorted(INT8_CONFIGS))
+def test_integer_add_and_concat_run_on_codes_and_export_exactly(name, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    model = branchy_net()
+    calib = RNG.normal(0, 1, size=(60, 3, 9, 9)).astype(np.float32)
+    q = fixedq.quantize(model, calib, INT8_CONFIGS[name])
+    assert q.mode == "int8" and q.float_islands == []
+    kinds = {st.node.name: type(st).__name__ for st in q._steps}
+    assert kinds["residual"] == kinds["concat"] == "RequantStep" and kinds["relu2"] == "CodeStep"
+    x = RNG.normal(0, 1, size=(50, 3, 9, 9)).astype(np.float32)
+    got, ref = q(x), model(x)
+    sqnr = 10 * np.log10(np.sum(ref.astype(np.float64) ** 2) / np.sum((got - ref).astype(np.float64) ** 2))
+    assert sqnr > 25  # 8-bit end to end, through the joins
+    # The step itself, against a direct computation of its definition.
+    env = {model.inputs[0]: x}
+    for st in q._steps:
+        st(env)
+        if st.node.name == "residual":
+            a, b = (env[t] for t in st.node.inputs)
+            qa, qb = st.in_q
+            direct = ((a.astype(np.float64) - int(qa.zero_point)) * float(qa.scale)
+                      + (b.astype(np.float64) - int(qb.zero_point)) * float(qb.scale)) / float(st.yq.scale)
+            codes = env[st.dst].astype(np.int64) - int(st.yq.zero_point)
+            info = np.iinfo(env[st.dst].dtype)
+            unsat = (env[st.dst] > info.min) & (env[st.dst] < info.max)
+            assert np.abs(codes - direct)[unsat].max() <= 0.5 + 1e-3  # nearest, up to float32 rounding
+    assert np.array_equal(run_ort(q, x), got)
+    codes, _ = output_codes(q, x)
+    assert np.array_equal(run_ort(q, x, output="codes"), codes)
+    q.save(tmp_path / "m.npz")
+    assert np.array_equal(fixedq.load(tmp_path / "m.npz")(x), got)

@@ -41,7 +41,8 @@ import numpy as np
 
 from ..quant import quantize as quantize_tensor
 from ._model import Model, Node
-from ._quantize import CodeStep, FloatStep, QLinearStep, QParams, QuantizedModel, dfp_max_abs, float_layout
+from ._quantize import (CodeStep, FloatStep, QLinearStep, QParams, QuantizedModel, RequantStep, dfp_max_abs,
+                        float_layout)
 
 __all__ = ["OPSET", "export_onnx"]
 
@@ -203,6 +204,11 @@ def _export_int8(g: _Graph, q: QuantizedModel, output: str) -> str:
                 codes[step.dst] = g.node("Identity", [x], n.name)
             else:  # MaxPool, Flatten, Identity
                 codes[step.dst] = g.node(n.op, [x], n.name, **attrs)
+        elif isinstance(step, RequantStep):
+            ins = [g.dequantize_unfused(codes[t], qp, f"{n.name}_in{i}") for i, (t, qp) in
+                   enumerate(zip(n.inputs, step.in_q))]
+            y = g.node(n.op, ins, n.name, **_public_attrs(n))
+            codes[step.dst] = g.quantize(y, step.yq, n.name + "_out")
         elif isinstance(step, FloatStep):
             ins: List[str] = []
             for t in n.inputs:

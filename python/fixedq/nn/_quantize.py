@@ -44,6 +44,7 @@ _WEIGHT_SCHEMES = ("affine", "symmetric", "dynamic_fixed_point", "minifloat", "p
                    "ternary", "dorefa")
 _CALIBRATORS = ("minmax", "moving_average", "percentile", "mse", "entropy")
 _PASS_THROUGH = ("Flatten", "Reshape", "Identity", "Dropout")
+_REQUANT_OPS = ("Add", "Concat")
 _FIXED_BITS = {"binary": 1, "ternary": 2}
 
 
@@ -304,6 +305,11 @@ class QuantState:
             points.setdefault(n.inputs[0], c)
             if self.integer:
                 points.setdefault(self.fused.get(n.name, n).outputs[0], c)
+        if self.integer and points:
+            c = next(iter(points.values()))
+            for n in model.nodes:  # Add/Concat of activations get their own output parameters
+                if n.op in _REQUANT_OPS and all(t and t not in model.params for t in n.inputs):
+                    points.setdefault(n.outputs[0], c)
         return points
 
 
@@ -749,6 +755,26 @@ class CodeStep(Int8Step):
         env[self.dst] = self.fn(env[self.src])
 
 
+class RequantStep(Int8Step):
+    """Add (with broadcasting) or Concat of code tensors, each with its own parameters, into codes
+    of the output's calibrated parameters: every input is taken to float32 as
+    ``(code - zero_point) * scale`` (one rounding, the exported graph's Cast -> Sub -> Mul), the op
+    runs in float32, and ``QuantizeLinear`` (nearest, ties to even, saturated) gives the codes.
+    The tensors stay 8-bit between layers; only this elementwise requantization uses floats, as
+    ONNX Runtime's QLinearAdd/QLinearConcat do."""
+
+    def __init__(self, n: Node, in_q: List[QParams], yq: QParams) -> None:
+        self.node, self.in_q, self.yq = n, in_q, yq
+        self.dst = n.outputs[0]
+        self.axis = int(n.attrs.get("axis", 0))
+
+    def __call__(self, env: Dict[str, Any]) -> None:
+        vals = [(env[t].astype(np.float32) - np.float32(q.zero_point)) * np.float32(q.scale)
+                for t, q in zip(self.node.inputs, self.in_q)]
+        y = vals[0] + vals[1] if self.node.op == "Add" else np.concatenate(vals, axis=self.axis)
+        env[self.dst] = self.yq.quantize(y)
+
+
 class FloatStep(Int8Step):
     """A node run in float: inputs holding codes (``coded``) are dequantized first. ``island`` is
     False for the pass-through ops (Flatten, ...) that merely carry a float tensor along."""
@@ -782,6 +808,9 @@ def _build_int8(model: Model, cfg: QuantConfig,
         elif n.op in ("MaxPool", "AveragePool", "GlobalAveragePool", "Relu") + _PASS_THROUGH and n.inputs[0] in coded:
             step = CodeStep(n, coded[n.inputs[0]], model.params)
             coded[step.dst] = step.qp
+        elif n.op in _REQUANT_OPS and n.outputs[0] in qp and n.inputs and all(t in coded for t in n.inputs):
+            step = RequantStep(n, [coded[t] for t in n.inputs], qp[n.outputs[0]])
+            coded[step.dst] = step.yq
         else:
             step = FloatStep(n, {t: coded[t] for t in n.inputs if t in coded}, model.params)
         steps.append(step)
