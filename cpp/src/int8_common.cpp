@@ -316,6 +316,7 @@ output_stage group_stage(const output_stage& st, int first) {
 
 constexpr int kConvRows = 64;  // output pixels per im2col block
 
+
 /// A growable byte buffer that is not zero-filled (64-byte aligned, for int32 views too).
 class scratch {
  public:
@@ -354,6 +355,53 @@ inline void copy_bytes(std::uint8_t* dst, const std::uint8_t* src, std::size_t n
     dst[0] = src[0];
     dst[n / 2] = src[n / 2];
     dst[n - 1] = src[n - 1];
+  }
+}
+
+/// im2col of `rows` output pixels from `pix0` of one NHWC image, group `g`: row r of `col` holds
+/// the kernel window in (kh, kw, c) order, padding as `pad`. The geometry is copied into locals:
+/// the byte stores could alias a struct's fields, which would make the compiler reload them.
+void im2col(const conv_shape& shape, const std::uint8_t* __restrict ximg, int g, std::ptrdiff_t pix0, int rows,
+            std::uint8_t pad, std::uint8_t* __restrict col) noexcept {
+  const int in_h = shape.in_h, in_w = shape.in_w, c_n = shape.in_channels, cg = c_n / shape.groups;
+  const int kh_n = shape.kernel_h, kw_n = shape.kernel_w, sh = shape.stride_h, sw = shape.stride_w;
+  const int dh = shape.dilation_h, dw = shape.dilation_w, pt = shape.pad_top, pl = shape.pad_left;
+  const int ow_n = shape.out_w();
+  const std::size_t kk = static_cast<std::size_t>(kh_n) * kw_n * cg;
+  const std::size_t run = static_cast<std::size_t>(kw_n) * cg;  // one kernel row, when contiguous
+  const bool contiguous = cg == c_n && dw == 1;
+  const std::uint8_t* xg = ximg + std::ptrdiff_t{g} * cg;
+  int oh = static_cast<int>(pix0 / ow_n), ow = static_cast<int>(pix0 % ow_n);
+  for (int r = 0; r < rows; ++r) {
+    std::uint8_t* dst = col + static_cast<std::size_t>(r) * kk;
+    const int ih0 = oh * sh - pt, iw0 = ow * sw - pl;
+    const bool inside_w = iw0 >= 0 && iw0 + (kw_n - 1) * dw < in_w;
+    for (int kh = 0; kh < kh_n; ++kh) {
+      const int ih = ih0 + kh * dh;
+      if (ih < 0 || ih >= in_h) {
+        std::memset(dst, pad, run);
+        dst += run;
+        continue;
+      }
+      const std::uint8_t* src = xg + (std::ptrdiff_t{ih} * in_w) * c_n;
+      if (contiguous && inside_w) {  // one group, no dilation: the kernel row is adjacent pixels
+        copy_bytes(dst, src + std::ptrdiff_t{iw0} * c_n, run);
+        dst += run;
+        continue;
+      }
+      for (int kw = 0; kw < kw_n; ++kw, dst += cg) {
+        const int iw = iw0 + kw * dw;
+        if (iw < 0 || iw >= in_w) {
+          std::memset(dst, pad, static_cast<std::size_t>(cg));
+        } else {
+          copy_bytes(dst, src + std::ptrdiff_t{iw} * c_n, static_cast<std::size_t>(cg));
+        }
+      }
+    }
+    if (++ow == ow_n) {
+      ow = 0;
+      ++oh;
+    }
   }
 }
 
@@ -417,7 +465,6 @@ void conv(const packed_conv& w, const conv_shape& s, const void* x, dtype xt, st
     const int blocks_per_image = static_cast<int>((rows_total + block_rows - 1) / block_rows);
     const int tasks = (direct ? 1 : s.batch) * s.groups * blocks_per_image;
     const std::uint8_t pad_byte = static_cast<std::uint8_t>(zx);
-    const bool contiguous_taps = s.groups == 1 && s.dilation_w == 1;
     auto run = [&](int task, std::vector<std::uint8_t>& col) {
       const int b = task / (s.groups * blocks_per_image);
       const int rest = task % (s.groups * blocks_per_image);
@@ -439,35 +486,7 @@ void conv(const packed_conv& w, const conv_shape& s, const void* x, dtype xt, st
         ga.lda = s.in_channels;
       } else {
         col.resize(static_cast<std::size_t>(kConvRows) * kk);
-        for (int r = 0; r < rows; ++r) {
-          const std::ptrdiff_t pix = pix0 + r;
-          const int oh = static_cast<int>(pix / ow_n), ow = static_cast<int>(pix % ow_n);
-          std::uint8_t* dst = col.data() + static_cast<std::size_t>(r) * kk;
-          for (int kh = 0; kh < s.kernel_h; ++kh) {
-            const int ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
-            const int iw0 = ow * s.stride_w - s.pad_left;
-            if (contiguous_taps && ih >= 0 && ih < s.in_h && iw0 >= 0 && iw0 + s.kernel_w <= s.in_w) {
-              // One group, no dilation: the row's kernel_w taps are adjacent pixels, one copy.
-              const std::size_t n = static_cast<std::size_t>(s.kernel_w) * static_cast<std::size_t>(cg);
-              copy_bytes(dst, ximg + (std::ptrdiff_t{ih} * s.in_w + iw0) * s.in_channels, n);
-              dst += n;
-              continue;
-            }
-            for (int kw = 0; kw < s.kernel_w; ++kw, dst += cg) {
-              const int iw = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
-              if (ih < 0 || ih >= s.in_h || iw < 0 || iw >= s.in_w) {
-                if (cg == 1) {
-                  *dst = pad_byte;
-                } else {
-                  std::memset(dst, pad_byte, static_cast<std::size_t>(cg));
-                }
-              } else {
-                copy_bytes(dst, ximg + (std::ptrdiff_t{ih} * s.in_w + iw) * s.in_channels + std::ptrdiff_t{g} * cg,
-                           static_cast<std::size_t>(cg));
-              }
-            }
-          }
-        }
+        im2col(s, ximg, g, pix0, rows, pad_byte, col.data());
         ga.a = col.data();
         ga.lda = kk;
       }
