@@ -11,12 +11,11 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <vector>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
-#elif defined(__ARM_NEON)
-#include <arm_neon.h>
 #endif
 
 #if defined(_OPENMP)
@@ -177,13 +176,15 @@ namespace {
 /// Intel cores; half of it leaves room for A and the outputs).
 constexpr std::ptrdiff_t kBlockBytesB = 384 * 1024;
 
-/// Multiply-adds below which a second thread costs more than it brings (an OpenMP fork and
-/// join is microseconds; 4M multiply-adds are ~10 us on one AVX-512 VNNI core).
-constexpr double kMacsPerThread = 4.0 * 1024 * 1024;
+/// Multiply-adds each thread must get before threads pay off: a parallel region costs
+/// microseconds to start and much more when other processes hold the cores (4M multiply-adds
+/// are ~10 us on one AVX-512 VNNI core); smaller GEMMs and convs run on the caller.
+constexpr double kMinParallelMacs = 1 << 22;
 
-/// Threads for `macs` multiply-adds split into `tasks` pieces.
+/// Threads for `macs` multiply-adds split into `tasks` pieces: at most one per
+/// kMinParallelMacs, one per task, and num_threads().
 int threads_for(double macs, int tasks) {
-  const int useful = static_cast<int>(std::min<double>(tasks, std::max(1.0, macs / kMacsPerThread)));
+  const int useful = static_cast<int>(std::min<double>(tasks, std::max(1.0, macs / kMinParallelMacs)));
   return std::max(1, std::min(num_threads(), useful));
 }
 
@@ -255,132 +256,82 @@ void add_requantized(const void* a, std::int32_t za, float ma, const void* b, st
 // ------------------------------------------------------------------------------------------
 namespace {
 
-/// dst (cols x rows) = transpose of src (rows x cols), T elements, in tiles of 16 x 16.
-template <class T>
-void transpose_tile(const T* src, std::size_t rows, std::size_t cols, T* dst, std::size_t i0, std::size_t i1,
-                    std::size_t j0, std::size_t j1) {
-  for (std::size_t i = i0; i < i1; ++i)
-    for (std::size_t j = j0; j < j1; ++j) dst[j * rows + i] = src[i * cols + j];
-}
-
-#if defined(__SSE2__) || defined(__ARM_NEON)
-/// A full 16 x 16 byte tile: four rounds of interleaving row i with row i + 8 move the bits
-/// of the row index into the column index (row r3r2r1r0, column c3c2c1c0 -> r2r1r0c3,
-/// c2c1c0r3), which after four rounds is the transpose.
-inline void transpose_16x16(const std::uint8_t* src, std::size_t src_stride, std::uint8_t* dst,
-                            std::size_t dst_stride) {
-#if defined(__SSE2__)
-  __m128i r[16], n[16];
-  for (int i = 0; i < 16; ++i) r[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i * src_stride));
-  for (int round = 0; round < 4; ++round) {
-    for (int i = 0; i < 8; ++i) {
-      n[2 * i] = _mm_unpacklo_epi8(r[i], r[i + 8]);
-      n[2 * i + 1] = _mm_unpackhi_epi8(r[i], r[i + 8]);
-    }
-    for (int i = 0; i < 16; ++i) r[i] = n[i];
-  }
-  for (int i = 0; i < 16; ++i) _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i * dst_stride), r[i]);
-#else
-  uint8x16_t r[16], n[16];
-  for (int i = 0; i < 16; ++i) r[i] = vld1q_u8(src + i * src_stride);
-  for (int round = 0; round < 4; ++round) {
-    for (int i = 0; i < 8; ++i) {
-      n[2 * i] = vzip1q_u8(r[i], r[i + 8]);
-      n[2 * i + 1] = vzip2q_u8(r[i], r[i + 8]);
-    }
-    for (int i = 0; i < 16; ++i) r[i] = n[i];
-  }
-  for (int i = 0; i < 16; ++i) vst1q_u8(dst + i * dst_stride, r[i]);
-#endif
-}
-#endif
-
-template <class T>
-void transpose_matrix(const T* src, std::size_t rows, std::size_t cols, T* dst) {
-  constexpr std::size_t kT = 16;
-  for (std::size_t i0 = 0; i0 < rows; i0 += kT)
-    for (std::size_t j0 = 0; j0 < cols; j0 += kT) {
-      const std::size_t i1 = std::min(rows, i0 + kT), j1 = std::min(cols, j0 + kT);
-#if defined(__SSE2__) || defined(__ARM_NEON)
-      if constexpr (sizeof(T) == 1) {
-        if (i1 - i0 == kT && j1 - j0 == kT) {
-          transpose_16x16(reinterpret_cast<const std::uint8_t*>(src) + i0 * cols + j0, cols,
-                          reinterpret_cast<std::uint8_t*>(dst) + j0 * rows + i0, rows);
-          continue;
-        }
-      }
-#endif
-      transpose_tile(src, rows, cols, dst, i0, i1, j0, j1);
-    }
-}
-
-/// NCHW -> NHWC (or back) for one image of `bytes`-sized elements (1: u8/s8, 4: s32). A call
-/// per element, as memcpy(.., bytes) was, cost more than the convolution on small layers.
-void transpose_image(const char* src, char* dst, int c, int hw, std::size_t bytes, bool to_nhwc) {
-  const std::size_t rows = static_cast<std::size_t>(to_nhwc ? c : hw), cols = static_cast<std::size_t>(to_nhwc ? hw : c);
-  if (bytes == 1) {
-    transpose_matrix(reinterpret_cast<const std::uint8_t*>(src), rows, cols, reinterpret_cast<std::uint8_t*>(dst));
-  } else {
-    std::vector<std::int32_t> s(rows * cols), d(s.size());  // alignment of the caller's bytes unknown
-    std::memcpy(s.data(), src, s.size() * 4);
-    transpose_matrix(s.data(), rows, cols, d.data());
-    std::memcpy(dst, d.data(), d.size() * 4);
-  }
-}
-
-/// memcpy for the short runs of im2col (a 7x7 kernel on 3 channels copies 21 bytes at a time):
-/// fixed-size pieces, which compile to plain moves, instead of a library call per run. Pieces
-/// may overlap; they never read outside [src, src + n).
-inline void copy_run(std::uint8_t* dst, const std::uint8_t* src, std::size_t n) {
-  if (n >= 16 && n <= 64) {
-    for (std::size_t o = 0; o + 16 < n; o += 16) std::memcpy(dst + o, src + o, 16);
-    std::memcpy(dst + n - 16, src + n - 16, 16);
-  } else if (n >= 4 && n < 16) {
-    const std::size_t piece = n >= 8 ? 8 : 4;  // two pieces of 8 (4) bytes cover 8..16 (4..8)
-    std::memcpy(dst, src, piece);
-    std::memcpy(dst + n - piece, src + n - piece, piece);
-  } else {
-    std::memcpy(dst, src, n);
-  }
-}
-
-/// One im2col row: the KH x KW x cg bytes that output pixel (oh, ow) of group g reads from the
-/// NHWC image, padding as `pad_byte`. Taps next to each other in the input (dilation 1, one
-/// group) are copied as one run.
-void im2col_row(const conv_shape& s, const std::uint8_t* ximg, int g, int cg, int oh, int ow, std::uint8_t pad_byte,
-                std::uint8_t* dst) {
-  const bool runs = s.dilation_w == 1 && s.groups == 1;
-  for (int kh = 0; kh < s.kernel_h; ++kh) {
-    const int ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
-    if (ih < 0 || ih >= s.in_h) {
-      std::memset(dst, pad_byte, static_cast<std::size_t>(s.kernel_w) * cg);
-      dst += static_cast<std::ptrdiff_t>(s.kernel_w) * cg;
-      continue;
-    }
-    const std::uint8_t* row = ximg + std::ptrdiff_t{ih} * s.in_w * s.in_channels + std::ptrdiff_t{g} * cg;
-    const int iw0 = ow * s.stride_w - s.pad_left;
-    if (runs) {
-      // Taps kw in [lo, hi) are inside the image, contiguous: (iw0 + kw) * C bytes on.
-      const int lo = std::max(0, -iw0), hi = std::min(s.kernel_w, s.in_w - iw0);
-      if (lo > 0) std::memset(dst, pad_byte, static_cast<std::size_t>(std::min(lo, s.kernel_w)) * cg);
-      if (hi > lo) {
-        copy_run(dst + std::ptrdiff_t{lo} * cg, row + std::ptrdiff_t{iw0 + lo} * s.in_channels,
-                 static_cast<std::size_t>(hi - lo) * cg);
-      }
-      const int tail = s.kernel_w - std::max(hi, lo);
-      if (tail > 0) std::memset(dst + std::ptrdiff_t{s.kernel_w - tail} * cg, pad_byte, static_cast<std::size_t>(tail) * cg);
-      dst += static_cast<std::ptrdiff_t>(s.kernel_w) * cg;
-      continue;
-    }
-    for (int kw = 0; kw < s.kernel_w; ++kw, dst += cg) {
-      const int iw = iw0 + kw * s.dilation_w;
-      if (iw < 0 || iw >= s.in_w) {
-        std::memset(dst, pad_byte, static_cast<std::size_t>(cg));
+/// NCHW -> NHWC (or back) for one image of int32 elements, in tiles so that both sides stay in cache.
+template <typename T>
+void transpose_typed(const T* src, T* dst, int c, int hw, bool to_nhwc) noexcept {
+  constexpr int tile = 32;
+  for (int i0 = 0; i0 < hw; i0 += tile) {
+    const int i1 = std::min(hw, i0 + tile);
+    for (int ch = 0; ch < c; ++ch) {
+      const std::size_t plane = static_cast<std::size_t>(ch) * hw;
+      if (to_nhwc) {
+        for (int i = i0; i < i1; ++i) dst[static_cast<std::size_t>(i) * c + ch] = src[plane + i];
       } else {
-        copy_run(dst, row + std::ptrdiff_t{iw} * s.in_channels, static_cast<std::size_t>(cg));
+        for (int i = i0; i < i1; ++i) dst[plane + i] = src[static_cast<std::size_t>(i) * c + ch];
       }
     }
   }
+}
+
+#if defined(__SSE2__)
+/// Transposes a 16 x 16 block of bytes: dst[j * ld_dst + i] = src[i * ld_src + j].
+inline void transpose16x16(const std::uint8_t* src, std::ptrdiff_t ld_src, std::uint8_t* dst,
+                           std::ptrdiff_t ld_dst) noexcept {
+  __m128i r[16], t[16];
+  for (int i = 0; i < 16; ++i) r[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i * ld_src));
+  // Four rounds of interleaving (8-, 16-, 32-, 64-bit lanes): after round k, element (i, j)
+  // sits where (j, i) belongs.
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm_unpacklo_epi8(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm_unpackhi_epi8(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i)
+    for (int h = 0; h < 2; ++h) {
+      r[4 * i + 2 * h] = _mm_unpacklo_epi16(t[4 * i + h], t[4 * i + 2 + h]);
+      r[4 * i + 2 * h + 1] = _mm_unpackhi_epi16(t[4 * i + h], t[4 * i + 2 + h]);
+    }
+  for (int i = 0; i < 2; ++i)
+    for (int h = 0; h < 4; ++h) {
+      t[8 * i + 2 * h] = _mm_unpacklo_epi32(r[8 * i + h], r[8 * i + 4 + h]);
+      t[8 * i + 2 * h + 1] = _mm_unpackhi_epi32(r[8 * i + h], r[8 * i + 4 + h]);
+    }
+  for (int h = 0; h < 8; ++h) {
+    r[2 * h] = _mm_unpacklo_epi64(t[h], t[8 + h]);
+    r[2 * h + 1] = _mm_unpackhi_epi64(t[h], t[8 + h]);
+  }
+  for (int j = 0; j < 16; ++j) _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + j * ld_dst), r[j]);
+}
+#endif
+
+/// Byte matrix transpose: dst (cols x rows, row stride rows) = src (rows x cols, row stride cols).
+void transpose_bytes(const std::uint8_t* src, std::uint8_t* dst, int rows, int cols) noexcept {
+  int r0 = 0;
+#if defined(__SSE2__)
+  for (; r0 + 16 <= rows; r0 += 16) {
+    int c0 = 0;
+    for (; c0 + 16 <= cols; c0 += 16)
+      transpose16x16(src + std::ptrdiff_t{r0} * cols + c0, cols, dst + std::ptrdiff_t{c0} * rows + r0, rows);
+    for (int c = c0; c < cols; ++c)
+      for (int r = r0; r < r0 + 16; ++r) dst[std::ptrdiff_t{c} * rows + r] = src[std::ptrdiff_t{r} * cols + c];
+  }
+#endif
+  for (int c = 0; c < cols; ++c)
+    for (int r = r0; r < rows; ++r) dst[std::ptrdiff_t{c} * rows + r] = src[std::ptrdiff_t{r} * cols + c];
+}
+
+/// NCHW -> NHWC (or back) for one image of `bytes`-sized elements (1: int8 codes, 4: int32).
+void transpose_image(const char* src, char* dst, int c, int hw, std::size_t bytes, bool to_nhwc) noexcept {
+  if (bytes == 1) {
+    const auto* s8 = reinterpret_cast<const std::uint8_t*>(src);
+    auto* d8 = reinterpret_cast<std::uint8_t*>(dst);
+    if (to_nhwc) {
+      transpose_bytes(s8, d8, c, hw);  // (c x hw) -> (hw x c)
+    } else {
+      transpose_bytes(s8, d8, hw, c);  // (hw x c) -> (c x hw)
+    }
+    return;
+  }
+  transpose_typed(reinterpret_cast<const std::int32_t*>(src), reinterpret_cast<std::int32_t*>(dst), c, hw, to_nhwc);
 }
 
 /// The stage of one group: per-channel arrays moved to the group's first channel.
@@ -394,6 +345,95 @@ output_stage group_stage(const output_stage& st, int first) {
 }
 
 constexpr int kConvRows = 64;  // output pixels per im2col block, at least (rounded up to the micro-kernel's rows)
+
+
+/// A growable byte buffer that is not zero-filled (64-byte aligned, for int32 views too).
+class scratch {
+ public:
+  void reserve(std::size_t n) {
+    if (n > size_) {
+      data_.reset(static_cast<std::uint8_t*>(::operator new[](n, std::align_val_t{64})));
+      size_ = n;
+    }
+  }
+  std::uint8_t* data() const noexcept { return data_.get(); }
+
+ private:
+  struct release {
+    void operator()(std::uint8_t* p) const noexcept { ::operator delete[](p, std::align_val_t{64}); }
+  };
+  std::unique_ptr<std::uint8_t, release> data_;
+  std::size_t size_ = 0;
+};
+
+// im2col copies runs of a few bytes when a layer has few channels (3 for a 3x3 kernel on one
+// channel): a call into libc's memcpy per run costs more than the copy.
+inline void copy_bytes(std::uint8_t* dst, const std::uint8_t* src, std::size_t n) noexcept {
+  // Two fixed-size (inlined) copies that overlap cover any length between the size and twice it.
+  if (n > 32) {
+    std::memcpy(dst, src, n);
+  } else if (n >= 16) {
+    std::memcpy(dst, src, 16);
+    std::memcpy(dst + n - 16, src + n - 16, 16);
+  } else if (n >= 8) {
+    std::memcpy(dst, src, 8);
+    std::memcpy(dst + n - 8, src + n - 8, 8);
+  } else if (n >= 4) {
+    std::memcpy(dst, src, 4);
+    std::memcpy(dst + n - 4, src + n - 4, 4);
+  } else if (n > 0) {
+    dst[0] = src[0];
+    dst[n / 2] = src[n / 2];
+    dst[n - 1] = src[n - 1];
+  }
+}
+
+/// im2col of `rows` output pixels from `pix0` of one NHWC image, group `g`: row r of `col` holds
+/// the kernel window in (kh, kw, c) order, padding as `pad`. The geometry is copied into locals:
+/// the byte stores could alias a struct's fields, which would make the compiler reload them.
+void im2col(const conv_shape& shape, const std::uint8_t* __restrict ximg, int g, std::ptrdiff_t pix0, int rows,
+            std::uint8_t pad, std::uint8_t* __restrict col) noexcept {
+  const int in_h = shape.in_h, in_w = shape.in_w, c_n = shape.in_channels, cg = c_n / shape.groups;
+  const int kh_n = shape.kernel_h, kw_n = shape.kernel_w, sh = shape.stride_h, sw = shape.stride_w;
+  const int dh = shape.dilation_h, dw = shape.dilation_w, pt = shape.pad_top, pl = shape.pad_left;
+  const int ow_n = shape.out_w();
+  const std::size_t kk = static_cast<std::size_t>(kh_n) * kw_n * cg;
+  const std::size_t run = static_cast<std::size_t>(kw_n) * cg;  // one kernel row, when contiguous
+  const bool contiguous = cg == c_n && dw == 1;
+  const std::uint8_t* xg = ximg + std::ptrdiff_t{g} * cg;
+  int oh = static_cast<int>(pix0 / ow_n), ow = static_cast<int>(pix0 % ow_n);
+  for (int r = 0; r < rows; ++r) {
+    std::uint8_t* dst = col + static_cast<std::size_t>(r) * kk;
+    const int ih0 = oh * sh - pt, iw0 = ow * sw - pl;
+    const bool inside_w = iw0 >= 0 && iw0 + (kw_n - 1) * dw < in_w;
+    for (int kh = 0; kh < kh_n; ++kh) {
+      const int ih = ih0 + kh * dh;
+      if (ih < 0 || ih >= in_h) {
+        std::memset(dst, pad, run);
+        dst += run;
+        continue;
+      }
+      const std::uint8_t* src = xg + (std::ptrdiff_t{ih} * in_w) * c_n;
+      if (contiguous && inside_w) {  // one group, no dilation: the kernel row is adjacent pixels
+        copy_bytes(dst, src + std::ptrdiff_t{iw0} * c_n, run);
+        dst += run;
+        continue;
+      }
+      for (int kw = 0; kw < kw_n; ++kw, dst += cg) {
+        const int iw = iw0 + kw * dw;
+        if (iw < 0 || iw >= in_w) {
+          std::memset(dst, pad, static_cast<std::size_t>(cg));
+        } else {
+          copy_bytes(dst, src + std::ptrdiff_t{iw} * c_n, static_cast<std::size_t>(cg));
+        }
+      }
+    }
+    if (++ow == ow_n) {
+      ow = 0;
+      ++oh;
+    }
+  }
+}
 
 }  // namespace
 
@@ -413,27 +453,29 @@ void conv(const packed_conv& w, const conv_shape& s, const void* x, dtype xt, st
   const std::ptrdiff_t out_image = out_pixels * s.out_channels;
 
   // NHWC views of the input and output (transposed copies when the layouts are NCHW).
-  // Not zero-filled (std::vector would be): every byte is written before it is read.
-  std::unique_ptr<std::uint8_t[]> x_nhwc, y_nhwc;
+  // The calling thread's scratch (not zero-filled, kept between calls: a fresh vector per call
+  // costs page faults and a memset as large as the data).
+  thread_local scratch x_nhwc, y_nhwc;
+  bool y_transposed = false;
   const char* xin = static_cast<const char*>(x);
   if (in_layout == layout::nchw && s.in_channels > 1) {
-    x_nhwc.reset(new std::uint8_t[static_cast<std::size_t>(in_image * s.batch)]);
+    x_nhwc.reserve(static_cast<std::size_t>(in_image * s.batch));
     for (int b = 0; b < s.batch; ++b)
-      transpose_image(xin + b * in_image, reinterpret_cast<char*>(x_nhwc.get()) + b * in_image, s.in_channels,
+      transpose_image(xin + b * in_image, reinterpret_cast<char*>(x_nhwc.data()) + b * in_image, s.in_channels,
                       s.in_h * s.in_w, 1, true);
-    xin = reinterpret_cast<const char*>(x_nhwc.get());
+    xin = reinterpret_cast<const char*>(x_nhwc.data());
   }
   char* yout = static_cast<char*>(y);
   if (out_layout == layout::nchw && s.out_channels > 1) {
-    y_nhwc.reset(new std::uint8_t[static_cast<std::size_t>(out_image * s.batch) * out_bytes]);
-    yout = reinterpret_cast<char*>(y_nhwc.get());
+    y_nhwc.reserve(static_cast<std::size_t>(out_image * s.batch) * out_bytes);
+    yout = reinterpret_cast<char*>(y_nhwc.data());
+    y_transposed = true;
   }
 
-  const double macs = static_cast<double>(s.batch) * static_cast<double>(out_pixels) * s.out_channels *
-                      (s.in_channels / s.groups) * s.kernel_h * s.kernel_w;
   if (w.is_depthwise) {
     const int tasks = s.batch * oh_n;
-    const int threads = threads_for(macs, tasks);
+    const int threads = threads_for(static_cast<double>(s.batch) * out_pixels * s.out_channels * s.kernel_h * s.kernel_w,
+                                    tasks);
     auto run = [&](int task) {
       const int b = task / oh_n, oh = task % oh_n;
       t.depthwise_rows(w, s, xin, xt, zx, b, oh, oh + 1, yout, st);
@@ -447,16 +489,20 @@ void conv(const packed_conv& w, const conv_shape& s, const void* x, dtype xt, st
     const int kk = s.kernel_h * s.kernel_w * cg;
     const bool direct = s.groups == 1 && s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 &&
                         s.pad_top == 0 && s.pad_left == 0 && s.pad_bottom == 0 && s.pad_right == 0;
-    const int conv_rows = (kConvRows + t.mr - 1) / t.mr * t.mr;
-    const int blocks_per_image = static_cast<int>((out_pixels + conv_rows - 1) / conv_rows);
-    const int tasks = s.batch * s.groups * blocks_per_image;
+    // A pointwise conv on NHWC data is one GEMM over all images' pixels: blocks may cross images
+    // (a fully connected layer run as a 1x1 conv has one pixel per image).
+    const std::ptrdiff_t rows_total = direct ? out_pixels * s.batch : out_pixels;
+    const int conv_rows = (kConvRows + t.mr - 1) / t.mr * t.mr;  // whole micro-kernel tiles
+    const int block_rows = direct ? 4 * conv_rows : conv_rows;
+    const int blocks_per_image = static_cast<int>((rows_total + block_rows - 1) / block_rows);
+    const int tasks = (direct ? 1 : s.batch) * s.groups * blocks_per_image;
     const std::uint8_t pad_byte = static_cast<std::uint8_t>(zx);
     auto run = [&](int task, std::vector<std::uint8_t>& col) {
       const int b = task / (s.groups * blocks_per_image);
       const int rest = task % (s.groups * blocks_per_image);
       const int g = rest / blocks_per_image, blk = rest % blocks_per_image;
-      const std::ptrdiff_t pix0 = std::ptrdiff_t{blk} * conv_rows;
-      const int rows = static_cast<int>(std::min<std::ptrdiff_t>(conv_rows, out_pixels - pix0));
+      const std::ptrdiff_t pix0 = std::ptrdiff_t{blk} * block_rows;
+      const int rows = static_cast<int>(std::min<std::ptrdiff_t>(block_rows, rows_total - pix0));
       const std::uint8_t* ximg = reinterpret_cast<const std::uint8_t*>(xin) + b * in_image;
       gemm_args ga;
       ga.m = rows;
@@ -472,16 +518,13 @@ void conv(const packed_conv& w, const conv_shape& s, const void* x, dtype xt, st
         ga.lda = s.in_channels;
       } else {
         col.resize(static_cast<std::size_t>(conv_rows) * kk);
-        for (int r = 0; r < rows; ++r) {
-          const std::ptrdiff_t pix = pix0 + r;
-          im2col_row(s, ximg, g, cg, static_cast<int>(pix / ow_n), static_cast<int>(pix % ow_n), pad_byte,
-                     col.data() + static_cast<std::size_t>(r) * kk);
-        }
+        im2col(s, ximg, g, pix0, rows, pad_byte, col.data());
         ga.a = col.data();
         ga.lda = kk;
       }
       t.gemm_rows(ga, 0, rows, 0, ga.b->panels);
     };
+    const double macs = static_cast<double>(rows_total) * (direct ? 1 : s.batch) * kk * s.out_channels;
     const int threads = threads_for(macs, tasks);
     if (threads > 1) {
 #if defined(_OPENMP)
@@ -501,7 +544,7 @@ void conv(const packed_conv& w, const conv_shape& s, const void* x, dtype xt, st
     }
   }
 
-  if (y_nhwc) {
+  if (y_transposed) {
     for (int b = 0; b < s.batch; ++b)
       transpose_image(yout + b * out_image * static_cast<std::ptrdiff_t>(out_bytes),
                       static_cast<char*>(y) + b * out_image * static_cast<std::ptrdiff_t>(out_bytes), s.out_channels,

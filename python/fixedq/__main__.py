@@ -3,8 +3,9 @@
 ``fixedq formats`` (also ``fixedq`` with no command) prints a short report: the version, how the
 C++ core was built, and the named formats with their ranges and resolutions as computed by the
 C++ core. ``--include`` and ``--cmake-dir`` print the directories a C++ build needs.
-``fixedq demo`` prints the comparison table of quantization methods on the embedded digit CNN
-(``--json`` for machine-readable output).
+The network commands (``demo``, ``quantize``, ``eval``, ``compare``, ``inspect``, ``bench``) are in
+:mod:`fixedq.cli`; every command takes ``--json`` for machine-readable output, and user errors
+print one line ``fixedq CMD: error: ...`` with exit status 2 (bad options) or 1 (bad files/data).
 """
 
 from __future__ import annotations
@@ -111,16 +112,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("formats", help="version, build and named formats (the default)")
-    demo = sub.add_parser("demo", help="compare quantization methods on the embedded digit CNN")
-    demo.add_argument("--json", action="store_true", help="print the table as JSON")
-    demo.add_argument("--limit", type=int, default=None, metavar="N", help="evaluate on the first N test images")
-    demo.add_argument("--rows", default=None, metavar="I,J,...", help="only these rows (0 is float32)")
-    demo.add_argument("--no-progress", action="store_true", help="no progress bar")
-    args = parser.parse_args(argv)
+    from fixedq.cli import add_commands
 
+    add_commands(sub)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bench"]:  # everything after `bench` belongs to the kernel comparison's own parser
+        from fixedq.cli._commands import cmd_bench
+
+        args = argparse.Namespace(command="bench", func=cmd_bench, bench_args=argv[1:])
+    else:
+        args = parser.parse_args(argv)
+
+    prog = f"fixedq {args.command}" if args.command else "fixedq"
     try:
-        if args.command == "demo":
-            return _demo(args)
+        if getattr(args, "func", None) is not None:
+            return int(args.func(args))
         if args.include:
             print(fixedq.get_include())
         elif args.cmake_dir:
@@ -128,47 +134,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             print(report())
         sys.stdout.flush()
-    except FileNotFoundError as exc:
-        print(f"fixedq: error: {exc}", file=sys.stderr)
-        return 1
     except BrokenPipeError:
         # The reader went away (e.g. `python -m fixedq | head`): stop quietly, and point stdout
         # at devnull so the interpreter's final flush does not raise again.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 1
-    return 0
+    except Exception as exc:  # noqa: BLE001 - user errors become one line and an exit status
+        from fixedq.cli import CommandError
 
-
-def _demo(args: argparse.Namespace) -> int:
-    import json
-
-    from fixedq.cli import DEMO_ROWS, compare_table, format_table
-
-    rows = DEMO_ROWS
-    if args.rows:
-        try:
-            idx = [int(i) for i in args.rows.split(",")]
-            rows = [DEMO_ROWS[0]] + [DEMO_ROWS[i] for i in idx if i != 0]
-        except (ValueError, IndexError):
-            print(f"fixedq demo: error: --rows takes indices 0..{len(DEMO_ROWS) - 1}, got {args.rows!r}",
-                  file=sys.stderr)
-            return 2
-    if args.limit is not None and args.limit < 1:
-        print("fixedq demo: error: --limit must be >= 1", file=sys.stderr)
-        return 2
-    model = fixedq.nn.load_embedded()
-    data = fixedq.nn.embedded_data()
-    x, y = data["x"][:args.limit], data["y"][:args.limit]
-    results = compare_table(model, data["calibration"], x, y, rows=rows, progress=not args.no_progress)
-    if args.json:
-        print(json.dumps({"model": fixedq.nn.embedded_model_path(), "test_images": len(x),
-                          "calibration_images": len(data["calibration"]), "rows": results}, indent=2))
-    else:
-        print(f"fixedq demo: embedded digit CNN ({model.num_parameters()} parameters), {len(x)} test images, "
-              f"{len(data['calibration'])} calibration images, {fixedq.ops.get_num_threads()} threads, "
-              f"int8 kernels: {fixedq.ops.isa()}")
-        print(format_table(results))
+        if not isinstance(exc, (CommandError, FileNotFoundError, ValueError, TypeError, NotImplementedError,
+                                ImportError, OverflowError)):
+            raise
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, CommandError) else 1
     return 0
 
 

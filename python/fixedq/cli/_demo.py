@@ -10,22 +10,35 @@ simulation, not of an integer model.
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 import fixedq
 from fixedq.nn import Model
 
-__all__ = ["DEMO_ROWS", "compare_table", "format_table"]
+__all__ = ["DEMO_ROWS", "DeepCompression", "compare_table", "format_table"]
 
 _ORT_ENTROPY = {"variant": "onnxruntime", "num_bins": 2048, "num_quantized_bins": 128}
 
 
-def _rows() -> List[Tuple[str, Optional[fixedq.QuantConfig]]]:
+@dataclasses.dataclass(frozen=True)
+class DeepCompression:
+    """A row of the table made by :func:`fixedq.nn.deep_compress` (keyword arguments in ``options``)
+    instead of :func:`fixedq.quantize`: pruned, weight-shared, Huffman-coded weights, float
+    activations (the method compresses storage; it runs in float on the decoded weights)."""
+
+    options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+
+Row = Tuple[str, Union[None, fixedq.QuantConfig, DeepCompression]]
+
+
+def _rows() -> List[Row]:
     Q = fixedq.QuantConfig
-    rows: List[Tuple[str, Optional[fixedq.QuantConfig]]] = [
+    rows: List[Row] = [
         ("float32", None),
         ("8-bit min/max affine (TensorFlow)", Q("affine", per_channel=False)),
     ]
@@ -47,6 +60,7 @@ def _rows() -> List[Tuple[str, Optional[fixedq.QuantConfig]]]:
         ("ternary weights (TWN)", Q("ternary", activation_bits=None)),
         ("k-means 5-bit weights", Q("kmeans", weight_bits=5, activation_bits=None, per_channel=False)),
         ("k-means 4-bit weights", Q("kmeans", weight_bits=4, activation_bits=None, per_channel=False)),
+        ("Deep Compression (prune 70%, k-means 8/5-bit, Huffman)", DeepCompression()),
     ]
     return rows
 
@@ -55,7 +69,7 @@ def _rows() -> List[Tuple[str, Optional[fixedq.QuantConfig]]]:
 DEMO_ROWS = _rows()
 
 
-def _timed(fn: Any, x: np.ndarray, repeats: int = 3) -> Tuple[np.ndarray, float]:
+def timed(fn: Any, x: np.ndarray, repeats: int = 3) -> Tuple[np.ndarray, float]:
     """The output of ``fn(x)`` and the best wall time of ``repeats`` passes (after a warm-up
     call on 8 images: first-call costs are not the model's speed; the best of several passes
     keeps a busy machine's pauses out of the ratio)."""
@@ -70,7 +84,7 @@ def _timed(fn: Any, x: np.ndarray, repeats: int = 3) -> Tuple[np.ndarray, float]
 
 
 def compare_table(model: Model, calibration: np.ndarray, x: np.ndarray, y: np.ndarray, *,
-                  rows: Optional[Sequence[Tuple[str, Optional[fixedq.QuantConfig]]]] = None,
+                  rows: Optional[Sequence[Row]] = None,
                   progress: bool = False) -> List[Dict[str, Any]]:
     """Quantize ``model`` once per row and measure it on ``(x, y)``.
 
@@ -81,7 +95,7 @@ def compare_table(model: Model, calibration: np.ndarray, x: np.ndarray, y: np.nd
         Float calibration inputs.
     x, y : numpy.ndarray
         Test inputs and integer labels.
-    rows : sequence of (str, QuantConfig or None), optional
+    rows : sequence of (str, QuantConfig or DeepCompression or None), optional
         Default :data:`DEMO_ROWS`.
     progress : bool
         A tqdm bar over the rows (on stderr).
@@ -89,7 +103,8 @@ def compare_table(model: Model, calibration: np.ndarray, x: np.ndarray, y: np.nd
     Returns
     -------
     list of dict
-        Per row: ``method``, ``mode``, ``weight_bits``, ``activation_bits``, ``accuracy`` (%),
+        Per row: ``method``, ``mode``, ``weight_bits`` (a string such as ``"8/5"`` for mixed
+        widths), ``activation_bits`` (None: float activations), ``accuracy`` (%),
         ``loss`` (points vs float), ``size_bytes``, ``compression`` (float size / size),
         ``seconds`` and ``speedup`` (float seconds / seconds).
     """
@@ -107,17 +122,22 @@ def compare_table(model: Model, calibration: np.ndarray, x: np.ndarray, y: np.nd
     float_size = 4.0 * model.num_parameters()
     for method, cfg in items:
         if cfg is None:
-            pred, secs = _timed(model, x)
+            pred, secs = timed(model, x)
             mode, wb, ab, size = "float", 32, 32, float_size
+        elif isinstance(cfg, DeepCompression):
+            cm = fixedq.nn.deep_compress(model, **cfg.options)
+            pred, secs = timed(cm, x)
+            bits = sorted({layer.tensor.bits for layer in cm.layers}, reverse=True)
+            mode, wb, ab, size = "simulated", "/".join(map(str, bits)), None, cm.size_bytes
         else:
             q = fixedq.quantize(model, calibration, cfg)
-            pred, secs = _timed(q, x)
+            pred, secs = timed(q, x)
             mode, wb, ab, size = q.mode, cfg.weight_bits, cfg.activation_bits, q.size_bytes
         acc = 100.0 * float((pred.argmax(1) == y).mean())
         if cfg is None:
             base_acc, base_time = acc, secs
         out.append({"method": method, "mode": mode, "weight_bits": wb,
-                    "activation_bits": ab if ab is not None else 32, "accuracy": acc,
+                    "activation_bits": ab, "accuracy": acc,
                     "loss": base_acc - acc, "size_bytes": size, "compression": float_size / size,
                     "seconds": secs, "speedup": base_time / secs})
     return out
@@ -129,7 +149,7 @@ def format_table(results: Sequence[Dict[str, Any]]) -> str:
     lines = [head]
     for r in results:
         lines.append([r["method"], r["mode"], str(r["weight_bits"]),
-                      "float" if r["activation_bits"] == 32 and r["mode"] != "float" else str(r["activation_bits"]),
+                      "float" if r["activation_bits"] is None else str(r["activation_bits"]),
                       f"{r['accuracy']:.1f}%", f"{r['loss']:+.1f}" if r["mode"] != "float" else "",
                       f"{r['size_bytes'] / 1024:.1f} KiB ({r['compression']:.1f}x)", f"{r['speedup']:.2f}x"])
     widths = [max(len(row[i]) for row in lines) for i in range(len(head))]

@@ -9,7 +9,7 @@ so a quantized model pools without leaving the integers.
 
 from __future__ import annotations
 
-from typing import Optional, Sequence, Tuple
+from typing import Any, Optional, Sequence, Tuple
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -108,6 +108,26 @@ def _pool_geometry(h: int, w: int, kernel: Sequence[int], strides: Sequence[int]
     return sizes[0], sizes[1], extra_h, extra_w
 
 
+def _window_reduce(xp: np.ndarray, out_hw: Tuple[int, int], kernel: Sequence[int], strides: Sequence[int],
+                   dilations: Sequence[int], op: Any) -> np.ndarray:
+    """Reduce every pooling window of ``xp`` with the binary ufunc ``op`` (``np.maximum``, ``np.add``).
+
+    One strided slice per kernel offset: ``kh * kw`` passes over the output, each a plain
+    vectorised ufunc call, instead of one reduction over a 6-D strided view (several times
+    slower in NumPy for small windows)."""
+    (oh, ow), (sh, sw), (dh, dw) = out_hw, strides, dilations
+    out: Optional[np.ndarray] = None
+    for i in range(kernel[0]):
+        for j in range(kernel[1]):
+            tap = xp[:, :, i * dh:i * dh + (oh - 1) * sh + 1:sh, j * dw:j * dw + (ow - 1) * sw + 1:sw]
+            if out is None:
+                out = np.array(tap)
+            else:
+                op(out, tap, out=out)
+    assert out is not None
+    return out
+
+
 def max_pool2d(x: np.ndarray, kernel: Sequence[int], *, strides: Optional[Sequence[int]] = None,
                pads: Sequence[int] = (0, 0, 0, 0), dilations: Sequence[int] = (1, 1),
                ceil_mode: bool = False) -> np.ndarray:
@@ -119,7 +139,7 @@ def max_pool2d(x: np.ndarray, kernel: Sequence[int], *, strides: Optional[Sequen
     pt, pl, pb, pr = pads
     xp = np.pad(x, ((0, 0), (0, 0), (pt, pb + eh), (pl, pr + ew)), constant_values=low) if (
         any(pads) or eh or ew) else np.ascontiguousarray(x)
-    return np.ascontiguousarray(_windows(xp, (oh, ow), kernel, strides, dilations).max(axis=(4, 5)))
+    return _window_reduce(xp, (oh, ow), kernel, strides, dilations, np.maximum)
 
 
 def _round_div_half_even(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -152,11 +172,11 @@ def avg_pool2d(x: np.ndarray, kernel: Sequence[int], *, strides: Optional[Sequen
         mask[..., :h + pt + pb, :w + pl + pr] = 1
     else:
         mask[..., pt:pt + h, pl:pl + w] = 1
-    counts = _windows(mask, (oh, ow), kernel, strides, (1, 1)).sum(axis=(4, 5))
+    counts = _window_reduce(mask, (oh, ow), kernel, strides, (1, 1), np.add)
     integer = x.dtype.kind in "iu"
     v = x.astype(np.int64) - zero_point if integer else x
     vp = np.pad(v, padding) if any(padding[2] + padding[3]) else np.ascontiguousarray(v)
-    sums = _windows(vp, (oh, ow), kernel, strides, (1, 1)).sum(axis=(4, 5))
+    sums = _window_reduce(vp, (oh, ow), kernel, strides, (1, 1), np.add)
     if not integer:
         return (sums / counts).astype(x.dtype)
     info = np.iinfo(x.dtype)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -10,7 +10,7 @@ from ._common import as_float_array
 from ._qtensor import QTensor
 
 
-def plot_histogram(x: Any, *, thresholds: Sequence[float] | float | None = None, qtensor: QTensor | None = None,
+def plot_histogram(x: Any, *, thresholds: Mapping[str, float] | Sequence[float] | float | None = None, qtensor: QTensor | None = None,
                    bins: int = 100, ax: Any = None, title: str | None = None) -> Any:
     """Draw the distribution of ``log2|x|`` with the chosen thresholds or levels marked.
 
@@ -23,8 +23,9 @@ def plot_histogram(x: Any, *, thresholds: Sequence[float] | float | None = None,
     ----------
     x : array_like
         The float tensor.
-    thresholds : float or sequence of float, optional
-        Thresholds to mark (for example ``Calibrator(...).compute().threshold``).
+    thresholds : float, sequence of float or mapping of str to float, optional
+        Thresholds to mark (for example ``Calibrator(...).compute().threshold``); a mapping
+        labels each line with its key (e.g. the calibrator that chose it).
     qtensor : QTensor, optional
         A quantization of ``x`` whose distinct non-zero magnitudes are marked.
     bins : int
@@ -62,7 +63,12 @@ def plot_histogram(x: Any, *, thresholds: Sequence[float] | float | None = None,
             levels = levels[np.linspace(0, levels.size - 1, 256).astype(int)]
         for i, v in enumerate(levels):
             ax.axvline(np.log2(v), color="0.5", linewidth=0.5, label="levels" if i == 0 else None)
-    if thresholds is not None:
+    if isinstance(thresholds, Mapping):
+        colors = ("tab:red", "tab:green", "tab:purple", "tab:orange", "tab:brown", "tab:pink")
+        for i, (name, t) in enumerate(thresholds.items()):
+            if t > 0:
+                ax.axvline(np.log2(t), color=colors[i % len(colors)], linestyle="--", label=f"{name} {t:.4g}")
+    elif thresholds is not None:
         for i, t in enumerate(np.atleast_1d(np.asarray(thresholds, dtype=np.float64))):
             if t > 0:
                 ax.axvline(np.log2(t), color="tab:red", linestyle="--", label="threshold" if i == 0 else None)
