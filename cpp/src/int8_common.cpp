@@ -275,10 +275,16 @@ void transpose_typed(const T* src, T* dst, int c, int hw, bool to_nhwc) noexcept
 
 #if defined(__SSE2__)
 /// Transposes a 16 x 16 block of bytes: dst[j * ld_dst + i] = src[i * ld_src + j].
+/// Cols = 8: a 16 x 8 block (8-byte loads, 8 rows stored), for tensors of 8 to 15 channels.
+template <int Cols = 16>
 inline void transpose16x16(const std::uint8_t* src, std::ptrdiff_t ld_src, std::uint8_t* dst,
                            std::ptrdiff_t ld_dst) noexcept {
+  static_assert(Cols == 16 || Cols == 8, "16 x 16 or 16 x 8 blocks");
   __m128i r[16], t[16];
-  for (int i = 0; i < 16; ++i) r[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i * ld_src));
+  for (int i = 0; i < 16; ++i) {
+    r[i] = Cols == 16 ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i * ld_src))
+                      : _mm_loadl_epi64(reinterpret_cast<const __m128i*>(src + i * ld_src));
+  }
   // Four rounds of interleaving (8-, 16-, 32-, 64-bit lanes): after round k, element (i, j)
   // sits where (j, i) belongs.
   for (int i = 0; i < 8; ++i) {
@@ -299,7 +305,7 @@ inline void transpose16x16(const std::uint8_t* src, std::ptrdiff_t ld_src, std::
     r[2 * h] = _mm_unpacklo_epi64(t[h], t[8 + h]);
     r[2 * h + 1] = _mm_unpackhi_epi64(t[h], t[8 + h]);
   }
-  for (int j = 0; j < 16; ++j) _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + j * ld_dst), r[j]);
+  for (int j = 0; j < Cols; ++j) _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + j * ld_dst), r[j]);
 }
 #endif
 
@@ -311,6 +317,10 @@ void transpose_bytes(const std::uint8_t* src, std::uint8_t* dst, int rows, int c
     int c0 = 0;
     for (; c0 + 16 <= cols; c0 += 16)
       transpose16x16(src + std::ptrdiff_t{r0} * cols + c0, cols, dst + std::ptrdiff_t{c0} * rows + r0, rows);
+    if (c0 + 8 <= cols) {
+      transpose16x16<8>(src + std::ptrdiff_t{r0} * cols + c0, cols, dst + std::ptrdiff_t{c0} * rows + r0, rows);
+      c0 += 8;
+    }
     for (int c = c0; c < cols; ++c)
       for (int r = r0; r < r0 + 16; ++r) dst[std::ptrdiff_t{c} * rows + r] = src[std::ptrdiff_t{r} * cols + c];
   }
