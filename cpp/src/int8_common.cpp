@@ -412,6 +412,48 @@ void im2col(const conv_shape& shape, const std::uint8_t* __restrict ximg, int g,
   const bool contiguous = cg == c_n && dw == 1;
   const std::uint8_t* xg = ximg + std::ptrdiff_t{g} * cg;
   int oh = static_cast<int>(pix0 / ow_n), ow = static_cast<int>(pix0 % ow_n);
+  if (cg * kw_n < 8) {
+    // Few channels (a first layer: 1 or 3): kernel rows of a few bytes, where copying row by
+    // row costs branches per byte. Column by column instead: for one output row and one tap
+    // (kh, kw, c), the values for consecutive output pixels are input bytes `sw * c_n` apart,
+    // stored `kk` apart; the pixels whose tap falls into the padding are found once per tap.
+    for (int r0 = 0; r0 < rows;) {
+      const int seg = std::min(rows - r0, ow_n - ow);  // pixels left in this output row
+      std::uint8_t* base = col + static_cast<std::size_t>(r0) * kk;
+      std::size_t pos = 0;
+      for (int kh = 0; kh < kh_n; ++kh) {
+        const int ih = oh * sh - pt + kh * dh;
+        for (int kw = 0; kw < kw_n; ++kw) {
+          // Output pixels ow + j, j in [lo, hi), read inside the row: 0 <= (ow + j) sw - pl + kw dw < in_w.
+          const int first = kw * dw - pl;  // input column of output pixel 0
+          int lo = 0, hi = 0;
+          if (ih >= 0 && ih < in_h) {
+            const int a = first < 0 ? (-first + sw - 1) / sw : 0;                   // first valid pixel
+            const int b = first < in_w ? (in_w - 1 - first) / sw + 1 : 0;           // one past the last
+            lo = std::min(std::max(a - ow, 0), seg);
+            hi = std::max(std::min(b - ow, seg), lo);
+          }
+          for (int c = 0; c < cg; ++c, ++pos) {
+            std::uint8_t* d = base + pos;
+            for (int j = 0; j < lo; ++j) d[static_cast<std::size_t>(j) * kk] = pad;
+            if (hi > lo) {
+              const std::uint8_t* src = xg + (std::ptrdiff_t{ih} * in_w + std::ptrdiff_t{ow + lo} * sw + first) * c_n + c;
+              const std::ptrdiff_t step = std::ptrdiff_t{sw} * c_n;
+              for (int j = lo; j < hi; ++j, src += step) d[static_cast<std::size_t>(j) * kk] = *src;
+            }
+            for (int j = hi; j < seg; ++j) d[static_cast<std::size_t>(j) * kk] = pad;
+          }
+        }
+      }
+      r0 += seg;
+      ow += seg;
+      if (ow == ow_n) {
+        ow = 0;
+        ++oh;
+      }
+    }
+    return;
+  }
   for (int r = 0; r < rows; ++r) {
     std::uint8_t* dst = col + static_cast<std::size_t>(r) * kk;
     const int ih0 = oh * sh - pt, iw0 = ow * sw - pl;

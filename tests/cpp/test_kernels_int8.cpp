@@ -359,6 +359,9 @@ TEST_P(Int8Path, ConvShapeBattery) {
       shape(1, 8, 9, 9, 16, 3, 3, 1, 1, 1, 8),    // depthwise with multiplier 2
       shape(1, 5, 3, 3, 7, 5, 5, 1, 2, 1, 1),     // kernel larger than the input (all padding)
       shape(1, 3, 20, 20, 9, 7, 7, 2, 3, 1, 1),   // the 7x7 stride-2 stem, small
+      shape(3, 1, 28, 28, 8, 3, 3, 1, 1, 1, 1),   // one input channel: column-wise im2col, rows across output rows
+      shape(2, 2, 11, 13, 6, 3, 3, 2, 2, 2, 1),   // 2 channels, stride 2, dilation 2, pads: taps in the padding
+      shape(1, 4, 9, 10, 6, 3, 2, 3, 1, 1, 2),    // 2 groups of 2 channels, stride 3
       shape(300, 20, 1, 1, 10, 1, 1, 1, 0, 1, 1), // a dense layer as 1x1 conv: GEMM blocks span images
       shape(2, 32, 24, 24, 32, 3, 3, 1, 1, 1, 1), // above the threading threshold (10.6M MACs)
   };
