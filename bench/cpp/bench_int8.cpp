@@ -7,6 +7,10 @@
 // counter "ops" (one multiply-add = 2 ops) and the path in the label. Weights are packed once
 // outside the timed loop (the prepacked use), inputs are warm in cache after the first
 // iteration, threads = 1 unless FIXEDQ_BENCH_THREADS says otherwise.
+//
+// BM_peak_vpdpbusd_zmm is the roofline of the avx512_vnni path: one core issuing nothing but
+// independent 512-bit VPDPBUSDs (24 accumulators, as the micro-kernel), counted the same way
+// (64 multiply-adds = 128 ops each). GEMM GOPS divided by it is the fraction of peak.
 #include <benchmark/benchmark.h>
 
 #include <fixedq/kernels/int8/int8.hpp>
@@ -115,7 +119,42 @@ q::conv_shape conv_shape(int n, int c, int h, int w, int k, int kernel, int stri
   return s;
 }
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define FIXEDQ_BENCH_VNNI_PEAK 1
+// 24 VPDPBUSD zmm on 24 independent accumulators per iteration (the operands never change:
+// throughput only, no memory). Returns nothing; the assembly is volatile.
+__attribute__((target("avx512f,avx512vnni"))) void vpdpbusd_zmm_loop(std::int64_t iters) {
+  __asm__ volatile(
+      "vpxord %%xmm0, %%xmm0, %%xmm0\n\t"
+      "vpternlogd $0xff, %%zmm30, %%zmm30, %%zmm30\n\t"
+      "vpternlogd $0xff, %%zmm31, %%zmm31, %%zmm31\n\t"
+      "1:\n\t"
+      ".irp r, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23\n\t"
+      "vpdpbusd %%zmm31, %%zmm30, %%zmm\\r\n\t"
+      ".endr\n\t"
+      "dec %[n]\n\t"
+      "jnz 1b\n\t"
+      : [n] "+r"(iters)
+      :
+      : "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11",
+        "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23",
+        "xmm30", "xmm31");
+}
+
+void peak_bench(benchmark::State& state) {
+  constexpr std::int64_t iters = 100000;
+  for (auto _ : state) vpdpbusd_zmm_loop(iters);
+  const double ops = 24.0 * 64 * 2 * iters;
+  state.counters["ops"] = benchmark::Counter(ops * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.SetLabel("VPDPBUSD zmm, 1 thread");
+}
+#endif
+
 const int registered = [] {
+#if defined(FIXEDQ_BENCH_VNNI_PEAK)
+  if (q::isa_available("avx512_vnni")) benchmark::RegisterBenchmark("BM_peak_vpdpbusd_zmm", peak_bench);  // CPU time: 1 thread
+#endif
+
   struct gemm_shape {
     int m, n, k;
   };

@@ -10,7 +10,13 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <memory>
+#include <new>
 #include <vector>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #if defined(_OPENMP)
 #include <omp.h>
@@ -164,36 +170,66 @@ bool quantize_multiplier(double real, std::int32_t& fixed_multiplier, std::int32
 // GEMM driver
 // ------------------------------------------------------------------------------------------
 namespace {
-// Threads only pay off above ~40 us of work: a parallel region costs microseconds to start and
-// much more when other processes hold the cores; smaller GEMMs and convs run on the caller.
+
+/// Bytes of packed B one block keeps hot: a block's panels are re-read from the core's L2 by
+/// every row strip of the block, so they must stay there (1 MB on Zen 4, 1-2 MB on recent
+/// Intel cores; half of it leaves room for A and the outputs).
+constexpr std::ptrdiff_t kBlockBytesB = 384 * 1024;
+
+/// Multiply-adds each thread must get before threads pay off: a parallel region costs
+/// microseconds to start and much more when other processes hold the cores (4M multiply-adds
+/// are ~10 us on one AVX-512 VNNI core); smaller GEMMs and convs run on the caller.
 constexpr double kMinParallelMacs = 1 << 22;
+
+/// Threads for `macs` multiply-adds split into `tasks` pieces: at most one per
+/// kMinParallelMacs, one per task, and num_threads().
+int threads_for(double macs, int tasks) {
+  const int useful = static_cast<int>(std::min<double>(tasks, std::max(1.0, macs / kMinParallelMacs)));
+  return std::max(1, std::min(num_threads(), useful));
+}
+
 }  // namespace
 
 void gemm(const gemm_args& g) {
   if (g.m <= 0 || g.b == nullptr || g.b->n <= 0) return;
   const int8_table& t = active_table();
   const int mr = t.mr, np = t.np;
-  // Blocks: rows in multiples of the micro-kernel's, panels in multiples of its width.
-  const int row_blocks = (g.m + mr * 4 - 1) / (mr * 4);
-  const int panel_step = np * 4;
-  const int panel_blocks = (g.b->panels + panel_step - 1) / panel_step;
-  const int blocks = row_blocks * panel_blocks;
-  const bool big = static_cast<double>(g.m) * g.b->n * g.b->k >= kMinParallelMacs;
-  const int threads = big ? std::min(num_threads(), blocks) : 1;
-  auto run = [&](int blk) {
-    const int rb = blk / panel_blocks, pbk = blk % panel_blocks;
-    const int m0 = rb * mr * 4, m1 = std::min(g.m, m0 + mr * 4);
-    const int p0 = pbk * panel_step, p1 = std::min(g.b->panels, p0 + panel_step);
-    t.gemm_rows(g, m0, m1, p0, p1);
+  const packed_b& b = *g.b;
+  // Blocks of panels whose packed bytes fit kBlockBytesB (a multiple of the micro-kernel's
+  // panel count), by blocks of rows (a multiple of its row count), panel block major: each
+  // block's panels are streamed from L2 by every row strip, only the strip's A rows (mr x K
+  // bytes, L1) come from further away.
+  const std::ptrdiff_t panel_bytes = std::ptrdiff_t{b.kgroups} * k_group * panel_width;
+  int panel_step = static_cast<int>(std::max<std::ptrdiff_t>(1, kBlockBytesB / std::max<std::ptrdiff_t>(1, panel_bytes)));
+  panel_step = std::max(np, panel_step / np * np);
+  const int row_step = mr * 4;
+  auto run = [&](int pa, int pz, int ma, int mz) {  // panels [pa, pz) x rows [ma, mz)
+    for (int p0 = pa; p0 < pz; p0 += panel_step)
+      for (int m0 = ma; m0 < mz; m0 += row_step) t.gemm_rows(g, m0, std::min(mz, m0 + row_step), p0, std::min(pz, p0 + panel_step));
   };
+  const int panel_tiles = (b.panels + np - 1) / np, row_tiles = (g.m + mr - 1) / mr;
+  const int threads = threads_for(static_cast<double>(g.m) * b.n * b.k, std::max(panel_tiles, row_tiles));
   if (threads > 1) {
 #if defined(_OPENMP)
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (int blk = 0; blk < blocks; ++blk) run(blk);
+    // One contiguous share per thread: of the panels when there are enough (each thread keeps
+    // its own panels in its own core's L2 and reads all of A), else of the rows.
+    const bool by_panels = panel_tiles >= 2 * threads;
+    const int tiles = by_panels ? panel_tiles : row_tiles;
+    const int share = (tiles + threads - 1) / threads;
+#pragma omp parallel num_threads(threads)
+    {
+      const int i = omp_get_thread_num();
+      const int lo = std::min(tiles, i * share), hi = std::min(tiles, lo + share);
+      if (by_panels) {
+        run(lo * np, std::min(b.panels, hi * np), 0, g.m);
+      } else {
+        run(0, b.panels, lo * mr, std::min(g.m, hi * mr));
+      }
+    }
     return;
 #endif
   }
-  for (int blk = 0; blk < blocks; ++blk) run(blk);
+  run(0, b.panels, 0, g.m);
 }
 
 std::int32_t dot_s8s8(const std::int8_t* a, const std::int8_t* b, std::ptrdiff_t n) noexcept {
@@ -220,7 +256,7 @@ void add_requantized(const void* a, std::int32_t za, float ma, const void* b, st
 // ------------------------------------------------------------------------------------------
 namespace {
 
-/// NCHW -> NHWC (or back) for one image of T elements, in tiles so that both sides stay in cache.
+/// NCHW -> NHWC (or back) for one image of int32 elements, in tiles so that both sides stay in cache.
 template <typename T>
 void transpose_typed(const T* src, T* dst, int c, int hw, bool to_nhwc) noexcept {
   constexpr int tile = 32;
@@ -237,13 +273,75 @@ void transpose_typed(const T* src, T* dst, int c, int hw, bool to_nhwc) noexcept
   }
 }
 
+#if defined(__SSE2__)
+/// Transposes a 16 x 16 block of bytes: dst[j * ld_dst + i] = src[i * ld_src + j].
+/// Cols = 8: a 16 x 8 block (8-byte loads, 8 rows stored), for tensors of 8 to 15 channels.
+template <int Cols = 16>
+inline void transpose16x16(const std::uint8_t* src, std::ptrdiff_t ld_src, std::uint8_t* dst,
+                           std::ptrdiff_t ld_dst) noexcept {
+  static_assert(Cols == 16 || Cols == 8, "16 x 16 or 16 x 8 blocks");
+  __m128i r[16], t[16];
+  for (int i = 0; i < 16; ++i) {
+    r[i] = Cols == 16 ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i * ld_src))
+                      : _mm_loadl_epi64(reinterpret_cast<const __m128i*>(src + i * ld_src));
+  }
+  // Four rounds of interleaving (8-, 16-, 32-, 64-bit lanes): after round k, element (i, j)
+  // sits where (j, i) belongs.
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm_unpacklo_epi8(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm_unpackhi_epi8(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i)
+    for (int h = 0; h < 2; ++h) {
+      r[4 * i + 2 * h] = _mm_unpacklo_epi16(t[4 * i + h], t[4 * i + 2 + h]);
+      r[4 * i + 2 * h + 1] = _mm_unpackhi_epi16(t[4 * i + h], t[4 * i + 2 + h]);
+    }
+  for (int i = 0; i < 2; ++i)
+    for (int h = 0; h < 4; ++h) {
+      t[8 * i + 2 * h] = _mm_unpacklo_epi32(r[8 * i + h], r[8 * i + 4 + h]);
+      t[8 * i + 2 * h + 1] = _mm_unpackhi_epi32(r[8 * i + h], r[8 * i + 4 + h]);
+    }
+  for (int h = 0; h < 8; ++h) {
+    r[2 * h] = _mm_unpacklo_epi64(t[h], t[8 + h]);
+    r[2 * h + 1] = _mm_unpackhi_epi64(t[h], t[8 + h]);
+  }
+  for (int j = 0; j < Cols; ++j) _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + j * ld_dst), r[j]);
+}
+#endif
+
+/// Byte matrix transpose: dst (cols x rows, row stride rows) = src (rows x cols, row stride cols).
+void transpose_bytes(const std::uint8_t* src, std::uint8_t* dst, int rows, int cols) noexcept {
+  int r0 = 0;
+#if defined(__SSE2__)
+  for (; r0 + 16 <= rows; r0 += 16) {
+    int c0 = 0;
+    for (; c0 + 16 <= cols; c0 += 16)
+      transpose16x16(src + std::ptrdiff_t{r0} * cols + c0, cols, dst + std::ptrdiff_t{c0} * rows + r0, rows);
+    if (c0 + 8 <= cols) {
+      transpose16x16<8>(src + std::ptrdiff_t{r0} * cols + c0, cols, dst + std::ptrdiff_t{c0} * rows + r0, rows);
+      c0 += 8;
+    }
+    for (int c = c0; c < cols; ++c)
+      for (int r = r0; r < r0 + 16; ++r) dst[std::ptrdiff_t{c} * rows + r] = src[std::ptrdiff_t{r} * cols + c];
+  }
+#endif
+  for (int c = 0; c < cols; ++c)
+    for (int r = r0; r < rows; ++r) dst[std::ptrdiff_t{c} * rows + r] = src[std::ptrdiff_t{r} * cols + c];
+}
+
 /// NCHW -> NHWC (or back) for one image of `bytes`-sized elements (1: int8 codes, 4: int32).
 void transpose_image(const char* src, char* dst, int c, int hw, std::size_t bytes, bool to_nhwc) noexcept {
   if (bytes == 1) {
-    transpose_typed(reinterpret_cast<const std::uint8_t*>(src), reinterpret_cast<std::uint8_t*>(dst), c, hw, to_nhwc);
-  } else {
-    transpose_typed(reinterpret_cast<const std::int32_t*>(src), reinterpret_cast<std::int32_t*>(dst), c, hw, to_nhwc);
+    const auto* s8 = reinterpret_cast<const std::uint8_t*>(src);
+    auto* d8 = reinterpret_cast<std::uint8_t*>(dst);
+    if (to_nhwc) {
+      transpose_bytes(s8, d8, c, hw);  // (c x hw) -> (hw x c)
+    } else {
+      transpose_bytes(s8, d8, hw, c);  // (hw x c) -> (c x hw)
+    }
+    return;
   }
+  transpose_typed(reinterpret_cast<const std::int32_t*>(src), reinterpret_cast<std::int32_t*>(dst), c, hw, to_nhwc);
 }
 
 /// The stage of one group: per-channel arrays moved to the group's first channel.
@@ -256,7 +354,27 @@ output_stage group_stage(const output_stage& st, int first) {
   return gs;
 }
 
-constexpr int kConvRows = 64;  // output pixels per im2col block
+constexpr int kConvRows = 64;  // output pixels per im2col block, at least (rounded up to the micro-kernel's rows)
+
+
+/// A growable byte buffer that is not zero-filled (64-byte aligned, for int32 views too).
+class scratch {
+ public:
+  void reserve(std::size_t n) {
+    if (n > size_) {
+      data_.reset(static_cast<std::uint8_t*>(::operator new[](n, std::align_val_t{64})));
+      size_ = n;
+    }
+  }
+  std::uint8_t* data() const noexcept { return data_.get(); }
+
+ private:
+  struct release {
+    void operator()(std::uint8_t* p) const noexcept { ::operator delete[](p, std::align_val_t{64}); }
+  };
+  std::unique_ptr<std::uint8_t, release> data_;
+  std::size_t size_ = 0;
+};
 
 // im2col copies runs of a few bytes when a layer has few channels (3 for a 3x3 kernel on one
 // channel): a call into libc's memcpy per run costs more than the copy.
@@ -280,6 +398,95 @@ inline void copy_bytes(std::uint8_t* dst, const std::uint8_t* src, std::size_t n
   }
 }
 
+/// im2col of `rows` output pixels from `pix0` of one NHWC image, group `g`: row r of `col` holds
+/// the kernel window in (kh, kw, c) order, padding as `pad`. The geometry is copied into locals:
+/// the byte stores could alias a struct's fields, which would make the compiler reload them.
+void im2col(const conv_shape& shape, const std::uint8_t* __restrict ximg, int g, std::ptrdiff_t pix0, int rows,
+            std::uint8_t pad, std::uint8_t* __restrict col) noexcept {
+  const int in_h = shape.in_h, in_w = shape.in_w, c_n = shape.in_channels, cg = c_n / shape.groups;
+  const int kh_n = shape.kernel_h, kw_n = shape.kernel_w, sh = shape.stride_h, sw = shape.stride_w;
+  const int dh = shape.dilation_h, dw = shape.dilation_w, pt = shape.pad_top, pl = shape.pad_left;
+  const int ow_n = shape.out_w();
+  const std::size_t kk = static_cast<std::size_t>(kh_n) * kw_n * cg;
+  const std::size_t run = static_cast<std::size_t>(kw_n) * cg;  // one kernel row, when contiguous
+  const bool contiguous = cg == c_n && dw == 1;
+  const std::uint8_t* xg = ximg + std::ptrdiff_t{g} * cg;
+  int oh = static_cast<int>(pix0 / ow_n), ow = static_cast<int>(pix0 % ow_n);
+  if (cg * kw_n < 8) {
+    // Few channels (a first layer: 1 or 3): kernel rows of a few bytes, where copying row by
+    // row costs branches per byte. Column by column instead: for one output row and one tap
+    // (kh, kw, c), the values for consecutive output pixels are input bytes `sw * c_n` apart,
+    // stored `kk` apart; the pixels whose tap falls into the padding are found once per tap.
+    for (int r0 = 0; r0 < rows;) {
+      const int seg = std::min(rows - r0, ow_n - ow);  // pixels left in this output row
+      std::uint8_t* base = col + static_cast<std::size_t>(r0) * kk;
+      std::size_t pos = 0;
+      for (int kh = 0; kh < kh_n; ++kh) {
+        const int ih = oh * sh - pt + kh * dh;
+        for (int kw = 0; kw < kw_n; ++kw) {
+          // Output pixels ow + j, j in [lo, hi), read inside the row: 0 <= (ow + j) sw - pl + kw dw < in_w.
+          const int first = kw * dw - pl;  // input column of output pixel 0
+          int lo = 0, hi = 0;
+          if (ih >= 0 && ih < in_h) {
+            const int a = first < 0 ? (-first + sw - 1) / sw : 0;                   // first valid pixel
+            const int b = first < in_w ? (in_w - 1 - first) / sw + 1 : 0;           // one past the last
+            lo = std::min(std::max(a - ow, 0), seg);
+            hi = std::max(std::min(b - ow, seg), lo);
+          }
+          for (int c = 0; c < cg; ++c, ++pos) {
+            std::uint8_t* d = base + pos;
+            for (int j = 0; j < lo; ++j) d[static_cast<std::size_t>(j) * kk] = pad;
+            if (hi > lo) {
+              const std::uint8_t* src = xg + (std::ptrdiff_t{ih} * in_w + std::ptrdiff_t{ow + lo} * sw + first) * c_n + c;
+              const std::ptrdiff_t step = std::ptrdiff_t{sw} * c_n;
+              for (int j = lo; j < hi; ++j, src += step) d[static_cast<std::size_t>(j) * kk] = *src;
+            }
+            for (int j = hi; j < seg; ++j) d[static_cast<std::size_t>(j) * kk] = pad;
+          }
+        }
+      }
+      r0 += seg;
+      ow += seg;
+      if (ow == ow_n) {
+        ow = 0;
+        ++oh;
+      }
+    }
+    return;
+  }
+  for (int r = 0; r < rows; ++r) {
+    std::uint8_t* dst = col + static_cast<std::size_t>(r) * kk;
+    const int ih0 = oh * sh - pt, iw0 = ow * sw - pl;
+    const bool inside_w = iw0 >= 0 && iw0 + (kw_n - 1) * dw < in_w;
+    for (int kh = 0; kh < kh_n; ++kh) {
+      const int ih = ih0 + kh * dh;
+      if (ih < 0 || ih >= in_h) {
+        std::memset(dst, pad, run);
+        dst += run;
+        continue;
+      }
+      const std::uint8_t* src = xg + (std::ptrdiff_t{ih} * in_w) * c_n;
+      if (contiguous && inside_w) {  // one group, no dilation: the kernel row is adjacent pixels
+        copy_bytes(dst, src + std::ptrdiff_t{iw0} * c_n, run);
+        dst += run;
+        continue;
+      }
+      for (int kw = 0; kw < kw_n; ++kw, dst += cg) {
+        const int iw = iw0 + kw * dw;
+        if (iw < 0 || iw >= in_w) {
+          std::memset(dst, pad, static_cast<std::size_t>(cg));
+        } else {
+          copy_bytes(dst, src + std::ptrdiff_t{iw} * c_n, static_cast<std::size_t>(cg));
+        }
+      }
+    }
+    if (++ow == ow_n) {
+      ow = 0;
+      ++oh;
+    }
+  }
+}
+
 }  // namespace
 
 void conv(const packed_conv& w, const void* x, dtype xt, std::int32_t zx, layout in_layout, void* y,
@@ -299,10 +506,13 @@ void conv(const packed_conv& w, const conv_shape& s, const void* x, dtype xt, st
 
   // NHWC views of the input and output (transposed copies when the layouts are NCHW; the
   // depthwise kernels read and write either layout themselves).
-  std::vector<std::uint8_t> x_nhwc, y_nhwc;
+  // The calling thread's scratch (not zero-filled, kept between calls: a fresh vector per call
+  // costs page faults and a memset as large as the data).
+  thread_local scratch x_nhwc, y_nhwc;
+  bool y_transposed = false;
   const char* xin = static_cast<const char*>(x);
   if (in_layout == layout::nchw && s.in_channels > 1 && !w.is_depthwise) {
-    x_nhwc.resize(static_cast<std::size_t>(in_image * s.batch));
+    x_nhwc.reserve(static_cast<std::size_t>(in_image * s.batch));
     for (int b = 0; b < s.batch; ++b)
       transpose_image(xin + b * in_image, reinterpret_cast<char*>(x_nhwc.data()) + b * in_image, s.in_channels,
                       s.in_h * s.in_w, 1, true);
@@ -310,14 +520,16 @@ void conv(const packed_conv& w, const conv_shape& s, const void* x, dtype xt, st
   }
   char* yout = static_cast<char*>(y);
   if (out_layout == layout::nchw && s.out_channels > 1 && !w.is_depthwise) {
-    y_nhwc.resize(static_cast<std::size_t>(out_image * s.batch) * out_bytes);
+    y_nhwc.reserve(static_cast<std::size_t>(out_image * s.batch) * out_bytes);
     yout = reinterpret_cast<char*>(y_nhwc.data());
+    y_transposed = true;
   }
 
-  const int threads = num_threads();
   if (w.is_depthwise) {
     // Tasks are bands of output rows: a path keeps the input rows a band reads (interleaved
     // once per band), so one band per image and thread.
+    const int threads = threads_for(static_cast<double>(s.batch) * out_pixels * s.out_channels * s.kernel_h * s.kernel_w,
+                                    s.batch * oh_n);
     const int bands = std::max(1, std::min(oh_n, threads));
     const int tasks = s.batch * bands;
     auto run = [&](int task) {
@@ -327,7 +539,7 @@ void conv(const packed_conv& w, const conv_shape& s, const void* x, dtype xt, st
       t.depthwise_rows(w, s, x, in_layout, xt, zx, b, oh0, oh1, y, out_layout, st);
     };
 #if defined(_OPENMP)
-#pragma omp parallel for num_threads(std::min(threads, tasks)) schedule(static) if (threads > 1)
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
 #endif
     for (int task = 0; task < tasks; ++task) run(task);
   } else {
@@ -338,11 +550,11 @@ void conv(const packed_conv& w, const conv_shape& s, const void* x, dtype xt, st
     // A pointwise conv on NHWC data is one GEMM over all images' pixels: blocks may cross images
     // (a fully connected layer run as a 1x1 conv has one pixel per image).
     const std::ptrdiff_t rows_total = direct ? out_pixels * s.batch : out_pixels;
-    const int block_rows = direct ? 4 * kConvRows : kConvRows;
+    const int conv_rows = (kConvRows + t.mr - 1) / t.mr * t.mr;  // whole micro-kernel tiles
+    const int block_rows = direct ? 4 * conv_rows : conv_rows;
     const int blocks_per_image = static_cast<int>((rows_total + block_rows - 1) / block_rows);
     const int tasks = (direct ? 1 : s.batch) * s.groups * blocks_per_image;
     const std::uint8_t pad_byte = static_cast<std::uint8_t>(zx);
-    const bool contiguous_taps = s.groups == 1 && s.dilation_w == 1;
     auto run = [&](int task, std::vector<std::uint8_t>& col) {
       const int b = task / (s.groups * blocks_per_image);
       const int rest = task % (s.groups * blocks_per_image);
@@ -363,45 +575,18 @@ void conv(const packed_conv& w, const conv_shape& s, const void* x, dtype xt, st
         ga.a = ximg + pix0 * s.in_channels;
         ga.lda = s.in_channels;
       } else {
-        col.resize(static_cast<std::size_t>(kConvRows) * kk);
-        for (int r = 0; r < rows; ++r) {
-          const std::ptrdiff_t pix = pix0 + r;
-          const int oh = static_cast<int>(pix / ow_n), ow = static_cast<int>(pix % ow_n);
-          std::uint8_t* dst = col.data() + static_cast<std::size_t>(r) * kk;
-          for (int kh = 0; kh < s.kernel_h; ++kh) {
-            const int ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
-            const int iw0 = ow * s.stride_w - s.pad_left;
-            if (contiguous_taps && ih >= 0 && ih < s.in_h && iw0 >= 0 && iw0 + s.kernel_w <= s.in_w) {
-              // One group, no dilation: the row's kernel_w taps are adjacent pixels, one copy.
-              const std::size_t n = static_cast<std::size_t>(s.kernel_w) * static_cast<std::size_t>(cg);
-              copy_bytes(dst, ximg + (std::ptrdiff_t{ih} * s.in_w + iw0) * s.in_channels, n);
-              dst += n;
-              continue;
-            }
-            for (int kw = 0; kw < s.kernel_w; ++kw, dst += cg) {
-              const int iw = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
-              if (ih < 0 || ih >= s.in_h || iw < 0 || iw >= s.in_w) {
-                if (cg == 1) {
-                  *dst = pad_byte;
-                } else {
-                  std::memset(dst, pad_byte, static_cast<std::size_t>(cg));
-                }
-              } else {
-                copy_bytes(dst, ximg + (std::ptrdiff_t{ih} * s.in_w + iw) * s.in_channels + std::ptrdiff_t{g} * cg,
-                           static_cast<std::size_t>(cg));
-              }
-            }
-          }
-        }
+        col.resize(static_cast<std::size_t>(conv_rows) * kk);
+        im2col(s, ximg, g, pix0, rows, pad_byte, col.data());
         ga.a = col.data();
         ga.lda = kk;
       }
       t.gemm_rows(ga, 0, rows, 0, ga.b->panels);
     };
     const double macs = static_cast<double>(rows_total) * (direct ? 1 : s.batch) * kk * s.out_channels;
-    if (threads > 1 && tasks > 1 && macs >= kMinParallelMacs) {
+    const int threads = threads_for(macs, tasks);
+    if (threads > 1) {
 #if defined(_OPENMP)
-#pragma omp parallel num_threads(std::min(threads, tasks))
+#pragma omp parallel num_threads(threads)
       {
         std::vector<std::uint8_t> col;
 #pragma omp for schedule(static)
@@ -417,7 +602,7 @@ void conv(const packed_conv& w, const conv_shape& s, const void* x, dtype xt, st
     }
   }
 
-  if (!y_nhwc.empty()) {
+  if (y_transposed) {
     for (int b = 0; b < s.batch; ++b)
       transpose_image(yout + b * out_image * static_cast<std::ptrdiff_t>(out_bytes),
                       static_cast<char*>(y) + b * out_image * static_cast<std::ptrdiff_t>(out_bytes), s.out_channels,

@@ -21,7 +21,7 @@ from ._core import Q7, Q15, Q31, Fixed8_8, Fixed16_16, Fixed24_8, Fixed32_32, __
 from ._ops import add, cast, divide, multiply, subtract, sum  # noqa: A004 - fixedq.sum
 from ._policy import OVERFLOWS, ROUNDINGS, Policy, get_policy, policy
 from . import nn, ops, quant  # noqa: E402 - subpackages after the core names they use
-from .nn import QuantConfig, quantize
+from .nn import QuantConfig, load, quantize
 from .ops import get_num_threads, set_num_threads
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "get_num_threads",
     "get_policy",
     "isa",
+    "load",
     "multiply",
     "nn",
     "ops",

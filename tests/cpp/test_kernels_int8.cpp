@@ -188,7 +188,8 @@ void check_gemm(const gemm_case& c, std::mt19937_64& rng, int threads) {
 
 TEST_P(Int8Path, GemmShapeBattery) {
   std::mt19937_64 rng(test_seed());
-  const int ms[] = {1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 17, 25, 33};
+  // Every row count of the micro-kernels up to 14 (tails of every tile height), and several blocks.
+  const int ms[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 17, 25, 33, 50};
   const int ns[] = {1, 2, 3, 15, 16, 17, 31, 32, 33, 47, 48, 64, 65};
   const int ks[] = {1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129, 255, 256, 257, 1000};
   int idx = 0;
@@ -232,6 +233,12 @@ TEST_P(Int8Path, GemmThreadsGiveTheSameBits) {
   std::mt19937_64 rng(test_seed() + 3);
   check_gemm({67, 129, 77, q::dtype::u8, q::dtype::s8, fill::random, 2, 1, q::dtype::u8}, rng, 2);
   check_gemm({200, 40, 33, q::dtype::s8, q::dtype::s8, fill::random, 1, 0, q::dtype::u8}, rng, 3);
+  // Small work runs on one thread whatever the setting (int8_common.cpp, kMacsPerThread); these
+  // are large enough for 2 threads: split by panels (counts that do not split evenly), then by
+  // rows (one panel).
+  check_gemm({150, 257, 300, q::dtype::s8, q::dtype::u8, fill::random, 1, 1, q::dtype::s8}, rng, 2);
+  check_gemm({61, 1000, 160, q::dtype::u8, q::dtype::s8, fill::random, 0, 0, q::dtype::u8}, rng, 2);
+  check_gemm({401, 15, 1500, q::dtype::u8, q::dtype::s8, fill::random, 2, 1, q::dtype::u8}, rng, 2);
 }
 
 // set_num_threads may be called while kernels run on other threads (fixedq.set_num_threads on one
@@ -363,6 +370,11 @@ TEST_P(Int8Path, ConvShapeBattery) {
       shape(1, 8, 9, 9, 16, 3, 3, 1, 1, 1, 8),    // depthwise with multiplier 2
       shape(1, 5, 3, 3, 7, 5, 5, 1, 2, 1, 1),     // kernel larger than the input (all padding)
       shape(1, 3, 20, 20, 9, 7, 7, 2, 3, 1, 1),   // the 7x7 stride-2 stem, small
+      shape(3, 1, 28, 28, 8, 3, 3, 1, 1, 1, 1),   // one input channel: column-wise im2col, rows across output rows
+      shape(2, 2, 11, 13, 6, 3, 3, 2, 2, 2, 1),   // 2 channels, stride 2, dilation 2, pads: taps in the padding
+      shape(1, 4, 9, 10, 6, 3, 2, 3, 1, 1, 2),    // 2 groups of 2 channels, stride 3
+      shape(300, 20, 1, 1, 10, 1, 1, 1, 0, 1, 1), // a dense layer as 1x1 conv: GEMM blocks span images
+      shape(2, 32, 24, 24, 32, 3, 3, 1, 1, 1, 1), // above the threading threshold (10.6M MACs)
   };
   shapes[3].pad_bottom = 0;  // asymmetric pads
   shapes[3].pad_right = 1;
@@ -422,6 +434,19 @@ TEST_P(Int8Path, DepthwiseBattery) {
       }
       check_conv(c, rng, 1 + (v % 5 == 0));
     }
+}
+
+// Above the work threshold for threads (kMacsPerThread): GEMM convolution blocks and depthwise
+// rows are split between 2 threads, in both layouts.
+TEST_P(Int8Path, ConvThreadsGiveTheSameBits) {
+  std::mt19937_64 rng(test_seed() + 12);
+  check_conv({shape(2, 32, 20, 20, 40, 3, 3, 1, 1, 1, 1), q::layout::nchw, q::layout::nchw, q::dtype::u8, q::dtype::s8, 1},
+             rng, 2);
+  check_conv({shape(2, 32, 20, 20, 40, 3, 3, 1, 1, 1, 1), q::layout::nhwc, q::layout::nhwc, q::dtype::s8, q::dtype::s8, 3},
+             rng, 2);
+  check_conv({shape(1, 64, 122, 122, 64, 3, 3, 1, 1, 1, 64), q::layout::nhwc, q::layout::nhwc, q::dtype::u8,
+              q::dtype::s8, 0},
+             rng, 2);
 }
 
 TEST_P(Int8Path, DotProducts) {

@@ -176,3 +176,23 @@ def test_unsupported_operator_is_named(tmp_path, capsys) -> None:  # type: ignor
     assert cli.main(["inspect", str(path)]) == 1
     err = capsys.readouterr().err
     assert "'Erf'" in err and "the_erf" in err and err.count("\n") == 1
+
+
+def test_readme_fixedq_commands_run(tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    """The README's ``<!-- readme-example: fixedq -->`` block, line by line, from a directory laid
+    out like the repository (the shipped data under python/fixedq/data)."""
+    import shlex
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = readme.split("<!-- readme-example: fixedq -->", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    lines = [ln for ln in block.splitlines() if ln.strip()]
+    assert lines and all(ln.startswith("fixedq ") for ln in lines)
+    (tmp_path / "python" / "fixedq").mkdir(parents=True)
+    (tmp_path / "python" / "fixedq" / "data").symlink_to(os.path.dirname(MODEL))
+    monkeypatch.chdir(tmp_path)
+    for ln in lines:
+        argv = shlex.split(ln)[1:] + ["--no-progress"] * (shlex.split(ln)[1] not in ("inspect",))
+        assert cli.main(argv) == 0, (ln, capsys.readouterr().err)
+    out = capsys.readouterr().out
+    assert "accuracy" in out and (tmp_path / "plots" / "accuracy_vs_bits.png").exists()

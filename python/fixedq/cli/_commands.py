@@ -182,6 +182,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
         acc = 100.0 * float((out.argmax(1) == ds.y[:args.limit]).mean())
         payload["accuracy"] = acc
         text += f"\naccuracy {acc:.2f}%"
+    if args.report:
+        if isinstance(model, fixedq.nn.Model):
+            raise CommandError("--report needs a quantized model (a file written by `fixedq quantize`)")
+        rep = model.report(x, None if ds.y is None else ds.y[:args.limit], calibration_data=_calibration(ds),
+                           progress=not args.no_progress)
+        payload["report"] = rep.to_dict()
+        text += "\n" + str(rep)
     _emit(args, payload, text)
     return 0
 
@@ -391,6 +398,8 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--data", required=True, metavar="DATA", help=".npz file or image folder")
     p.add_argument("--batch-size", type=int, default=100)
     p.add_argument("--limit", type=int, default=None, metavar="N", help="the first N inputs")
+    p.add_argument("--report", action="store_true",
+                   help="quantized models: per-layer SQNR, saturation and sensitivity against the float model")
     _common(p)
     p.set_defaults(func=cmd_eval)
 

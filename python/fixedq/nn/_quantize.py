@@ -24,22 +24,27 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+import os
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
 from .. import ops
-from ..quant import Calibrator, QTensor
+from ..quant import CalibrationResult, Calibrator, QTensor
 from ..quant import quantize as quantize_tensor
 from ._model import FLOAT_OPS, Model, Node, pool_args
 from . import _functional as F
 
-__all__ = ["QuantConfig", "QuantizedModel", "quantize"]
+if TYPE_CHECKING:
+    from ._report import Report
+
+__all__ = ["LayerInfo", "QuantConfig", "QuantState", "QuantizedModel", "quantize"]
 
 _WEIGHT_SCHEMES = ("affine", "symmetric", "dynamic_fixed_point", "minifloat", "power_of_two", "kmeans", "binary",
                    "ternary", "dorefa")
 _CALIBRATORS = ("minmax", "moving_average", "percentile", "mse", "entropy")
 _PASS_THROUGH = ("Flatten", "Reshape", "Identity", "Dropout")
+_REQUANT_OPS = ("Add", "Concat")
 _FIXED_BITS = {"binary": 1, "ternary": 2}
 
 
@@ -241,10 +246,109 @@ class LayerInfo:
 
 
 # ---------------------------------------------------------------------------------------------
-# The quantized model
+# What a quantized model is made of, and the one function that builds its runner
 # ---------------------------------------------------------------------------------------------
+@dataclasses.dataclass
+class QuantState:
+    """Everything a :class:`QuantizedModel`'s runner is built from.
+
+    :func:`quantize` computes the two inputs (``qweights``, ``ranges``); ``save`` writes them and
+    ``fixedq.load`` reads them back; the rest is derived from the float model and the config by
+    :meth:`derive`, so a loaded model is rebuilt by the very same code as a fresh one.
+
+    Attributes
+    ----------
+    qweights : dict of str to QTensor
+        Per quantized weighted layer, its weights as ``(M, K, kH, kW)`` codes (Gemm/MatMul as
+        ``(M, K, 1, 1)``, output channels first) with the scheme's parameters.
+    ranges : dict of str to CalibrationResult
+        The calibrated range of every activation tensor that gets quantized.
+    layer_configs : dict of str to QuantConfig or None
+        Per weighted layer, its config after overrides (None: kept in float).
+    fused : dict of str to Node
+        Per weighted layer, the Relu/Clip fused into its output (int8 mode).
+    integer : bool
+        True when the model runs in integers (``mode == "int8"``).
+    """
+
+    qweights: Dict[str, QTensor]
+    ranges: Dict[str, CalibrationResult]
+    layer_configs: Dict[str, Optional[QuantConfig]] = dataclasses.field(default_factory=dict)
+    fused: Dict[str, Node] = dataclasses.field(default_factory=dict)
+    integer: bool = False
+
+    @staticmethod
+    def derive(model: Model, cfg: QuantConfig) -> "QuantState":
+        """The per-layer configs, fused activations and mode of ``model`` under ``cfg`` (no weights yet)."""
+        weighted = model.weighted_nodes()
+        layer_cfg = {n.name: cfg.for_layer(n.name) for n in weighted}
+        integer = all(c is None or c.integer for c in layer_cfg.values()) and cfg.integer
+        if integer:
+            schemes = {c.scheme for c in layer_cfg.values() if c is not None}
+            integer = len(schemes) <= 1 and all(_gemm_supported(n) for n in weighted)
+        fused: Dict[str, Node] = {}
+        for n in weighted:
+            c = layer_cfg[n.name]
+            act = _fused_activation(model, n) if c is not None and c.activation_bits is not None else None
+            if act is not None:
+                fused[n.name] = act
+        return QuantState({}, {}, layer_cfg, fused, integer)
+
+    def calibration_points(self, model: Model) -> Dict[str, QuantConfig]:
+        """The tensors to calibrate, with the config of the layer that quantizes each: the input of
+        every weighted layer with quantized activations and (int8 mode) its fused output."""
+        points: Dict[str, QuantConfig] = {}
+        for n in model.weighted_nodes():
+            c = self.layer_configs[n.name]
+            if c is None or c.activation_bits is None:
+                continue
+            points.setdefault(n.inputs[0], c)
+            if self.integer:
+                points.setdefault(self.fused.get(n.name, n).outputs[0], c)
+        if self.integer and points:
+            c = next(iter(points.values()))
+            for n in model.nodes:  # Add/Concat of activations get their own output parameters
+                if n.op in _REQUANT_OPS and all(t and t not in model.params for t in n.inputs):
+                    points.setdefault(n.outputs[0], c)
+        return points
+
+
+def layer_infos(model: Model, state: QuantState) -> List[LayerInfo]:
+    """Per weighted layer: scheme, bits, weight count and storage bits."""
+    layers: List[LayerInfo] = []
+    for n in model.weighted_nodes():
+        c = state.layer_configs[n.name]
+        size = model.params[n.inputs[1]].size
+        nbias = model.params[n.inputs[2]].size if len(n.inputs) > 2 and n.inputs[2] in model.params else 0
+        if c is None:
+            layers.append(LayerInfo(n.name, n.op, "float", 32, None, size, 32 * (size + nbias)))
+        else:
+            qt = state.qweights[n.name]
+            layers.append(LayerInfo(n.name, n.op, c.scheme, c.weight_bits or 32, c.activation_bits, size,
+                                    qt.storage_bits + 32 * nbias))
+    return layers
+
+
+def build(model: Model, cfg: QuantConfig, state: QuantState) -> Tuple[Callable[..., np.ndarray], List[Any]]:
+    """The runner of a quantized model (the one code path of :func:`quantize` and ``fixedq.load``).
+
+    Returns
+    -------
+    runner : callable
+        ``runner(x, taps=None)``: float32 batch -> float32 output; a ``taps`` dict receives every
+        tensor as float with the ends of its quantized range (for ``report()``).
+    steps : list
+        int8 mode: the :class:`Int8Step` objects the runner executes in order (what
+        ``to_onnx`` exports); simulated mode: empty.
+    """
+    if state.integer:
+        return _build_int8(model, cfg, state)
+    return _build_simulated(model, state), []
+
+
 class QuantizedModel:
-    """A model quantized by :func:`fixedq.quantize`; call it on float32 NumPy batches.
+    """A model quantized by :func:`fixedq.quantize` (or read by :func:`fixedq.load`); call it on
+    float32 NumPy batches.
 
     Attributes
     ----------
@@ -253,20 +357,28 @@ class QuantizedModel:
         in float.
     config : QuantConfig
     float_model : Model
+        The float network. For a model loaded from a file saved with ``include_float=False`` its
+        quantized layers hold the dequantized weights (see ``has_float_weights``).
     layers : list of LayerInfo
         Per weighted layer: scheme, bits, weight count and storage bits.
     float_islands : list of str
         (int8 mode) nodes that run in float between dequantize and quantize.
+    state : QuantState
+        The quantized weights, calibrated ranges and per-layer decisions the runner is built from.
+    has_float_weights : bool
+        False for a model loaded from a file saved without the float weights.
     """
 
-    def __init__(self, float_model: Model, config: QuantConfig, mode: str, runner: Callable[[np.ndarray], np.ndarray],
-                 layers: List[LayerInfo], float_islands: List[str]) -> None:
+    def __init__(self, float_model: Model, config: QuantConfig, state: QuantState, *,
+                 has_float_weights: bool = True) -> None:
         self.float_model = float_model
         self.config = config
-        self.mode = mode
-        self._runner = runner
-        self.layers = layers
-        self.float_islands = float_islands
+        self.state = state
+        self.has_float_weights = has_float_weights
+        self.mode = "int8" if state.integer else "simulated"
+        self._runner, self._steps = build(float_model, config, state)
+        self.layers = layer_infos(float_model, state)
+        self.float_islands = [s.node.name for s in self._steps if isinstance(s, FloatStep) and s.island]
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """Run a batch: float32 input of the float model's shape, float32 output."""
@@ -283,6 +395,85 @@ class QuantizedModel:
     def float_size_bytes(self) -> float:
         """The same layers' storage in float32."""
         return 4.0 * self.float_model.num_parameters()
+
+    def report(self, data: Any, labels: Any = None, *, calibration_data: Any = None, batch_size: int = 250,
+               sensitivity: bool = True, progress: bool = False) -> "Report":
+        """How much this model lost against the float model, layer by layer (a :class:`fixedq.nn.Report`).
+
+        ``data`` (float inputs) and ``labels`` (optional integer classes) are the evaluation set;
+        ``calibration_data`` calibrates the one-layer-at-a-time models of the sensitivity analysis
+        (default: ``data``); ``batch_size`` images per pass; ``progress`` shows tqdm bars. The
+        fields, their units and the errors raised are documented in :class:`fixedq.nn.Report`.
+        """
+        from ._report import build_report
+
+        return build_report(self, data, labels, calibration_data=calibration_data, batch_size=batch_size,
+                            sensitivity=sensitivity, progress=progress)
+
+    def save(self, path: Union[str, "os.PathLike[str]"], *, include_float: bool = True) -> None:
+        """Write the model to one file that :func:`fixedq.load` reads back bit-identical.
+
+        The file is a NumPy ``.npz`` (zip, deflate) holding a JSON description (graph, config,
+        scheme parameters, calibrated ranges) and the arrays (weight codes, scales, codebooks,
+        biases and the other constants). It holds no pickle.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write (the name is used as given; ``.npz`` is not appended).
+        include_float : bool
+            Also store the float32 weights of the quantized layers (True), so that a loaded model
+            can be compared with its float original (``report``). False stores only the codes
+            (about 4x smaller for 8-bit weights, 8x for 4-bit): the loaded ``float_model`` then
+            holds the dequantized weights and ``has_float_weights`` is False. Outputs are
+            bit-identical either way.
+
+        Raises
+        ------
+        TypeError
+            A config option or node attribute that JSON cannot hold.
+
+        Examples
+        --------
+        >>> import os, tempfile, numpy as np, fixedq
+        >>> data = fixedq.nn.embedded_data()
+        >>> q = fixedq.quantize(fixedq.nn.load_embedded(), data["calibration"][:100])
+        >>> path = os.path.join(tempfile.mkdtemp(), "digits_int8.npz")
+        >>> q.save(path, include_float=False)
+        >>> bool(np.array_equal(fixedq.load(path)(data["x"][:50]), q(data["x"][:50])))
+        True
+        """
+        from ._saving import save
+
+        save(self, path, include_float=include_float)
+
+    def to_onnx(self, path: Union[str, "os.PathLike[str]", None] = None, *, output: str = "float") -> Any:
+        """Export to ONNX that onnxruntime runs with this model's outputs (:func:`fixedq.nn.export_onnx`).
+
+        int8 models: QOperator form, zero tolerance on the output codes. Simulated models: QDQ
+        form, equal up to float summation order.
+
+        Parameters
+        ----------
+        path : str or path-like, optional
+            Where to write the ``.onnx`` file (nothing is written if None).
+        output : {"float", "codes"}
+            The graph output: the dequantized float32 output, or (int8) the final codes.
+
+        Returns
+        -------
+        onnx.ModelProto
+
+        Raises
+        ------
+        NotImplementedError
+            Simulated activations ONNX cannot express (minifloat, more than 8 bits).
+        ValueError
+            A bad ``output``.
+        """
+        from ._export import export_onnx
+
+        return export_onnx(self, path, output=output)
 
     def __repr__(self) -> str:
         c = self.config
@@ -340,27 +531,9 @@ def quantize(model: Model, calibration_data: Any, config: Optional[QuantConfig] 
     if unknown:
         raise ValueError(f"overrides name no layer of the model: {sorted(unknown)}; layers: "
                          f"{[n.name for n in model.weighted_nodes()]}")
-    weighted = model.weighted_nodes()
-    layer_cfg = {n.name: cfg.for_layer(n.name) for n in weighted}
-    integer = all(c is None or c.integer for c in layer_cfg.values()) and cfg.integer
-    if integer:
-        schemes = {c.scheme for c in layer_cfg.values() if c is not None}
-        integer = len(schemes) <= 1 and all(_gemm_supported(n) for n in weighted)
-
-    # Calibration points: the input of every weighted layer and its (fused) output.
-    points: Dict[str, QuantConfig] = {}
-    fused: Dict[str, Optional[Node]] = {}
-    for n in weighted:
-        c = layer_cfg[n.name]
-        if c is None or c.activation_bits is None:
-            continue
-        points.setdefault(n.inputs[0], c)
-        act = _fused_activation(model, n)
-        fused[n.name] = act
-        if integer:
-            points.setdefault((act or n).outputs[0], c)
+    state = QuantState.derive(model, cfg)
     cals: Dict[str, Calibrator] = {}
-    for t, c in points.items():
+    for t, c in state.calibration_points(model).items():
         if c.activation_scheme in ("affine", "symmetric", "dynamic_fixed_point"):
             opts = dict(c.calibrator_options)
             if c.activation_scheme == "affine" and c.calibrator == "percentile":
@@ -371,26 +544,12 @@ def quantize(model: Model, calibration_data: Any, config: Optional[QuantConfig] 
             env = model.run({model.inputs[0]: batch}, keep=cals.keys())
             for t, cal in cals.items():
                 cal.collect(env[t])
-    ranges = {t: cal.compute() for t, cal in cals.items()}
-
-    layers: List[LayerInfo] = []
-    qweights: Dict[str, QTensor] = {}
-    for n in weighted:
-        c = layer_cfg[n.name]
-        w = _weight_matrix(model, n)
-        nbias = model.params[n.inputs[2]].size if len(n.inputs) > 2 and n.inputs[2] in model.params else 0
-        if c is None:
-            layers.append(LayerInfo(n.name, n.op, "float", 32, None, w.size, 32 * (w.size + nbias)))
-            continue
-        qt = _quantize_weight(w, c)
-        qweights[n.name] = qt
-        layers.append(LayerInfo(n.name, n.op, c.scheme, c.weight_bits or 32, c.activation_bits, w.size,
-                                qt.storage_bits + 32 * nbias))
-    if integer:
-        runner, islands = _build_int8(model, cfg, layer_cfg, qweights, ranges, fused)
-        return QuantizedModel(model, cfg, "int8", runner, layers, islands)
-    runner = _build_simulated(model, layer_cfg, qweights, ranges)
-    return QuantizedModel(model, cfg, "simulated", runner, layers, [])
+    state.ranges = {t: cal.compute() for t, cal in cals.items()}
+    for n in model.weighted_nodes():
+        c = state.layer_configs[n.name]
+        if c is not None:
+            state.qweights[n.name] = _quantize_weight(_weight_matrix(model, n), c)
+    return QuantizedModel(model, cfg, state)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -401,7 +560,7 @@ def _fake_quant(c: QuantConfig, r: Any) -> Callable[[np.ndarray], np.ndarray]:
     if s == "minifloat":
         return lambda x: quantize_tensor(x, "minifloat", bits=bits).dequantize()
     if s == "dynamic_fixed_point":
-        m = float(np.max(np.abs([r.low, r.high]))) if r.method == "minmax" else float(r.threshold)
+        m = dfp_max_abs(r)
         # Ristretto sets il = ceil(log2 max) for activations (sign_bit=False), which saturates at
         # half the calibrated maximum (an input in [0, 1] is cut at 0.5): 3 accuracy points lost
         # on the embedded model at 8 bits. fixedq keeps the sign bit so the calibrated range fits.
@@ -413,30 +572,41 @@ def _fake_quant(c: QuantConfig, r: Any) -> Callable[[np.ndarray], np.ndarray]:
     return lambda x: quantize_tensor(x, "symmetric", bits=bits, threshold=t).dequantize()
 
 
-def _build_simulated(model: Model, layer_cfg: Mapping[str, Optional[QuantConfig]], qweights: Mapping[str, QTensor],
-                     ranges: Mapping[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
+def dfp_max_abs(r: Any) -> float:
+    """The ``max_abs`` of dynamic-fixed-point activations from a calibrated range."""
+    return float(np.max(np.abs([r.low, r.high]))) if r.method == "minmax" else float(r.threshold)
+
+
+def float_layout(qt: QTensor, node: Node, shape: Tuple[int, ...]) -> np.ndarray:
+    """The dequantized weights of a weighted layer in the float model's layout (float32)."""
+    w = qt.dequantize().astype(np.float32)
+    if node.op != "Conv":  # back to the Gemm/MatMul layout
+        w = w.reshape(w.shape[0], w.shape[1])
+        if not (node.op == "Gemm" and node.attrs.get("transB", 0)):
+            w = np.ascontiguousarray(w.T)
+    return w.reshape(shape)
+
+
+_EXTREMES = np.array([-1e30, 1e30], np.float32)  # beyond any calibrated range: they quantize to its ends
+
+
+def _build_simulated(model: Model, state: QuantState) -> Callable[..., np.ndarray]:
     params = dict(model.params)
     hooks: Dict[Tuple[str, int], Callable[[np.ndarray], np.ndarray]] = {}
     for n in model.weighted_nodes():
-        c = layer_cfg[n.name]
+        c = state.layer_configs[n.name]
         if c is None:
             continue
-        w = qweights[n.name].dequantize().astype(np.float32)
-        orig = model.params[n.inputs[1]]
-        if n.op != "Conv":  # back to the Gemm/MatMul layout
-            w = w.reshape(w.shape[0], w.shape[1])
-            if not (n.op == "Gemm" and n.attrs.get("transB", 0)):
-                w = np.ascontiguousarray(w.T)
-        params[n.name + ".weight_q"] = w.reshape(orig.shape)
+        params[n.name + ".weight_q"] = float_layout(state.qweights[n.name], n, model.params[n.inputs[1]].shape)
         if c.activation_bits is not None:
-            hooks[(n.name, 0)] = _fake_quant(c, ranges.get(n.inputs[0]))
+            hooks[(n.name, 0)] = _fake_quant(c, state.ranges.get(n.inputs[0]))
     nodes = []
     for n in model.nodes:
         if n.name + ".weight_q" in params:
             n = dataclasses.replace(n, inputs=[n.inputs[0], n.name + ".weight_q", *n.inputs[2:]])
         nodes.append(n)
 
-    def run(x: np.ndarray) -> np.ndarray:
+    def run(x: np.ndarray, taps: Optional[Dict[str, Any]] = None) -> np.ndarray:
         env: Dict[str, np.ndarray] = dict(params)
         env[model.inputs[0]] = x
         for node in nodes:
@@ -444,17 +614,26 @@ def _build_simulated(model: Model, layer_cfg: Mapping[str, Optional[QuantConfig]
             hook = hooks.get((node.name, 0))
             if hook is not None:
                 args[0] = hook(args[0]).astype(np.float32)
+                if taps is not None:  # report(): the quantized input and the ends of its range
+                    with np.errstate(over="ignore"):  # x / scale may pass float32's range before the clip
+                        ends = tuple(hook(_EXTREMES).astype(np.float32))
+                    taps[node.name + ":input"] = (args[0], ends)
             env[node.outputs[0]] = FLOAT_OPS[node.op](node, *args)
+        if taps is not None:
+            taps.update((t, (v, None)) for t, v in env.items() if t not in params)
         return env[model.outputs[0]]
 
     return run
 
 
 # ---------------------------------------------------------------------------------------------
-# int8 on fixedq.ops
+# int8 on fixedq.ops: a list of steps, each a callable on the tensor environment that also says
+# what it computes (the ONNX exporter reads the same objects)
 # ---------------------------------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
-class _QParams:
+class QParams:
+    """Scale and zero point of a tensor of int8/uint8 codes (ONNX QuantizeLinear's)."""
+
     scale: np.float32
     zero_point: Any  # numpy uint8 or int8 scalar
 
@@ -469,152 +648,187 @@ class _QParams:
         return int(np.clip(np.rint(v / float(self.scale)) + int(self.zero_point), info.min, info.max))
 
 
-def _activation_qparams(scheme: str, r: Any) -> _QParams:
+def _activation_qparams(scheme: str, r: Any) -> QParams:
     if scheme == "affine":  # uint8 with zero point; the range holds 0
         lo, hi = min(float(r.low), 0.0), max(float(r.high), 0.0)
         scale = np.float32((hi - lo) / 255.0) if hi > lo else np.float32(1.0)
         zp = int(np.clip(np.rint(-lo / float(scale)), 0, 255))
-        return _QParams(scale, np.uint8(zp))
+        return QParams(scale, np.uint8(zp))
     t = float(r.threshold)  # int8 symmetric, zero point 0 (TensorRT)
-    return _QParams(np.float32(t / 127.0) if t > 0 else np.float32(1.0), np.int8(0))
+    return QParams(np.float32(t / 127.0) if t > 0 else np.float32(1.0), np.int8(0))
 
 
-def _build_int8(model: Model, cfg: QuantConfig, layer_cfg: Mapping[str, Optional[QuantConfig]],
-                qweights: Mapping[str, QTensor], ranges: Mapping[str, Any],
-                fused: Mapping[str, Optional[Node]]) -> Tuple[Callable[[np.ndarray], np.ndarray], List[str]]:
-    qp = {t: _activation_qparams(cfg.scheme, r) for t, r in ranges.items()}
-    steps: List[Callable[[Dict[str, Any]], None]] = []
-    islands: List[str] = []
-    skip: set = set()
-    quantized: Dict[str, _QParams] = {}  # tensors that will hold codes, with their parameters
+class Int8Step:
+    """One step of an int8 runner: ``step(env)`` reads ``node``'s inputs from ``env`` and writes its output.
 
-    def get_float(env: Dict[str, Any], t: str) -> np.ndarray:
-        v = env[t]
-        return quantized[t].dequantize(v) if t in quantized and v.dtype.kind in "iu" else v
+    ``coded`` maps the step's tensors that hold codes to their :class:`QParams`.
+    """
 
+    node: Node
+
+    def __call__(self, env: Dict[str, Any]) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class QLinearStep(Int8Step):
+    """Conv or Gemm/MatMul on ``fixedq.ops.QLinearConv`` (Gemm as a 1x1 conv on ``(N, K, 1, 1)``),
+    with a fused Relu/Clip as a clamp ``[clamp_lo, clamp_hi]`` on the output codes. The input is
+    quantized first when it arrives in float (``quantize_input``)."""
+
+    def __init__(self, model: Model, n: Node, qt: QTensor, xq: QParams, yq: QParams, quantize_input: bool,
+                 act: Optional[Node]) -> None:
+        self.node, self.act, self.qt, self.xq, self.yq = n, act, qt, xq, yq
+        self.quantize_input = quantize_input
+        self.src, self.dst = n.inputs[0], (act or n).outputs[0]
+        self.w_scale = np.asarray(qt.params["scale"], dtype=np.float32)
+        w_zp = qt.params["zero_point"]
+        self.w_zp = None if isinstance(w_zp, int) else np.asarray(w_zp, dtype=np.int8)
+        self.bias: Optional[np.ndarray] = None
+        if len(n.inputs) > 2 and n.inputs[2] in model.params:
+            b = model.params[n.inputs[2]].astype(np.float64).reshape(-1)
+            acc_scale = float(xq.scale) * self.w_scale.astype(np.float64)
+            self.bias = np.clip(np.rint(b / acc_scale), -2**31, 2**31 - 1).astype(np.int32)
+        self.is_conv = n.op == "Conv"
+        a = n.attrs if self.is_conv else {}
+        self.conv = ops.QLinearConv(qt.codes, self.w_scale, self.w_zp, xq.scale, xq.zero_point, yq.scale,
+                                    yq.zero_point, self.bias, strides=a.get("strides"), pads=a.get("pads"),
+                                    dilations=a.get("dilations"), group=int(a.get("group", 1)),
+                                    auto_pad=a.get("auto_pad", "NOTSET"))
+        clamp_lo: Optional[int] = None
+        clamp_hi: Optional[int] = None
+        if act is not None:
+            clamp_lo = yq.code(0.0)
+            if act.op == "Clip":
+                lo = model.params.get(act.inputs[1]) if len(act.inputs) > 1 and act.inputs[1] else act.attrs.get("min")
+                hi = model.params.get(act.inputs[2]) if len(act.inputs) > 2 and act.inputs[2] else act.attrs.get("max")
+                clamp_lo = None if lo is None else yq.code(float(lo))
+                clamp_hi = None if hi is None else yq.code(float(hi))
+        dtype = np.asarray(yq.zero_point).dtype
+        if clamp_lo is not None and clamp_lo == np.iinfo(dtype).min:
+            clamp_lo = None
+        self.clamp_lo = None if clamp_lo is None else dtype.type(clamp_lo)
+        self.clamp_hi = None if clamp_hi is None else dtype.type(clamp_hi)
+
+    def __call__(self, env: Dict[str, Any]) -> None:
+        x = env[self.src]
+        if self.quantize_input or x.dtype.kind == "f":
+            x = self.xq.quantize(x)
+        if self.is_conv:
+            y = self.conv(x)
+        else:
+            y = self.conv(x.reshape(x.shape[0], -1, 1, 1)).reshape(x.shape[0], -1)
+        if self.clamp_lo is not None:
+            np.maximum(y, self.clamp_lo, out=y)
+        if self.clamp_hi is not None:
+            np.minimum(y, self.clamp_hi, out=y)
+        env[self.dst] = y
+
+
+class CodeStep(Int8Step):
+    """An op on codes that keeps their scale and zero point: MaxPool, AveragePool and
+    GlobalAveragePool (int64 sums of ``code - zero_point``, divided with round half to even),
+    Relu (``max(code, zero_point)``), Flatten/Reshape/Identity/Dropout."""
+
+    def __init__(self, n: Node, qp: QParams, params: Mapping[str, np.ndarray]) -> None:
+        self.node, self.qp = n, qp
+        self.src, self.dst = n.inputs[0], n.outputs[0]
+        zp = int(qp.zero_point)
+        if n.op == "MaxPool":
+            kernel = tuple(int(k) for k in n.attrs["kernel_shape"])
+            self.fn = lambda x: F.max_pool2d(x, kernel, **pool_args(n, x.shape))
+        elif n.op == "AveragePool":
+            kernel = tuple(int(k) for k in n.attrs["kernel_shape"])
+            self.fn = lambda x: F.avg_pool2d(x, kernel, zero_point=zp, **pool_args(n, x.shape))
+        elif n.op == "GlobalAveragePool":
+            self.fn = lambda x: F.avg_pool2d(x, x.shape[2:], zero_point=zp)
+        elif n.op == "Relu":
+            lo = np.asarray(qp.zero_point)
+            self.fn = lambda x: np.maximum(x, lo)
+        else:  # Flatten, Reshape, Identity, Dropout: the float op works on codes
+            fn = FLOAT_OPS[n.op]
+            extra = [params[t] if t in params else None for t in n.inputs[1:2]] if n.op == "Reshape" else []
+            if any(e is None for e in extra):
+                raise NotImplementedError(f"Reshape node {n.name!r}: the shape must be a constant")
+            self.fn = lambda x: fn(n, x, *extra)
+
+    def __call__(self, env: Dict[str, Any]) -> None:
+        env[self.dst] = self.fn(env[self.src])
+
+
+class RequantStep(Int8Step):
+    """Add (with broadcasting) or Concat of code tensors, each with its own parameters, into codes
+    of the output's calibrated parameters: every input is taken to float32 as
+    ``(code - zero_point) * scale`` (one rounding, the exported graph's Cast -> Sub -> Mul), the op
+    runs in float32, and ``QuantizeLinear`` (nearest, ties to even, saturated) gives the codes.
+    The tensors stay 8-bit between layers; only this elementwise requantization uses floats, as
+    ONNX Runtime's QLinearAdd/QLinearConcat do."""
+
+    def __init__(self, n: Node, in_q: List[QParams], yq: QParams) -> None:
+        self.node, self.in_q, self.yq = n, in_q, yq
+        self.dst = n.outputs[0]
+        self.axis = int(n.attrs.get("axis", 0))
+
+    def __call__(self, env: Dict[str, Any]) -> None:
+        vals = [(env[t].astype(np.float32) - np.float32(q.zero_point)) * np.float32(q.scale)
+                for t, q in zip(self.node.inputs, self.in_q)]
+        y = vals[0] + vals[1] if self.node.op == "Add" else np.concatenate(vals, axis=self.axis)
+        env[self.dst] = self.yq.quantize(y)
+
+
+class FloatStep(Int8Step):
+    """A node run in float: inputs holding codes (``coded``) are dequantized first. ``island`` is
+    False for the pass-through ops (Flatten, ...) that merely carry a float tensor along."""
+
+    def __init__(self, n: Node, coded: Dict[str, QParams], params: Mapping[str, np.ndarray]) -> None:
+        self.node, self.coded, self.params = n, coded, params
+        self.island = n.op not in _PASS_THROUGH
+        self.fn = FLOAT_OPS[n.op]
+
+    def __call__(self, env: Dict[str, Any]) -> None:
+        args = [None if not t else self.params[t] if t in self.params
+                else self.coded[t].dequantize(env[t]) if t in self.coded else env[t] for t in self.node.inputs]
+        env[self.node.outputs[0]] = self.fn(self.node, *args)
+
+
+def _build_int8(model: Model, cfg: QuantConfig,
+                state: QuantState) -> Tuple[Callable[..., np.ndarray], List[Int8Step]]:
+    qp = {t: _activation_qparams(cfg.scheme, r) for t, r in state.ranges.items()}
+    steps: List[Int8Step] = []
+    skip = {act.name for act in state.fused.values()}
+    coded: Dict[str, QParams] = {}  # tensors that will hold codes, with their parameters
     for n in model.nodes:
         if n.name in skip:
             continue
-        c = layer_cfg.get(n.name, "not weighted")
-        if c is not None and c != "not weighted" and n.name in qweights:
-            steps.append(_int8_layer(model, n, qweights[n.name], qp, quantized, fused.get(n.name), skip))
-        elif n.op in ("MaxPool", "AveragePool", "GlobalAveragePool", "Relu") + _PASS_THROUGH and n.inputs[0] in quantized:
-            steps.append(_int8_passthrough(n, quantized, model.params))
+        if n.name in state.qweights:
+            src = n.inputs[0]
+            act = state.fused.get(n.name)
+            step: Int8Step = QLinearStep(model, n, state.qweights[n.name], coded.get(src) or qp[src],
+                                         qp[(act or n).outputs[0]], src not in coded, act)
+            coded[step.dst] = step.yq
+        elif n.op in ("MaxPool", "AveragePool", "GlobalAveragePool", "Relu") + _PASS_THROUGH and n.inputs[0] in coded:
+            step = CodeStep(n, coded[n.inputs[0]], model.params)
+            coded[step.dst] = step.qp
+        elif n.op in _REQUANT_OPS and n.outputs[0] in qp and n.inputs and all(t in coded for t in n.inputs):
+            step = RequantStep(n, [coded[t] for t in n.inputs], qp[n.outputs[0]])
+            coded[step.dst] = step.yq
         else:
-            if n.op not in _PASS_THROUGH:
-                islands.append(n.name)
-            steps.append(_float_step(n, get_float, model.params))
-    out = model.outputs[0]
+            step = FloatStep(n, {t: coded[t] for t in n.inputs if t in coded}, model.params)
+        steps.append(step)
+    inp, out = model.inputs[0], model.outputs[0]
+    out_q = coded.get(out)
 
-    def run(x: np.ndarray) -> np.ndarray:
-        env: Dict[str, Any] = {model.inputs[0]: x}
-        for step in steps:
-            step(env)
-        return get_float(env, out)
+    def run(x: np.ndarray, taps: Optional[Dict[str, Any]] = None) -> np.ndarray:
+        env: Dict[str, Any] = {inp: x}
+        for s in steps:
+            s(env)
+        if taps is not None:  # report(): every tensor as float, with the ends of its code range if it holds codes
+            for t, v in env.items():
+                ends = None
+                if t in coded and v.dtype.kind in "iu":
+                    info = np.iinfo(v.dtype)
+                    ends = tuple(coded[t].dequantize(np.array([info.min, info.max], v.dtype)))
+                    v = coded[t].dequantize(v)
+                taps[t] = (v, ends)
+        return out_q.dequantize(env[out]) if out_q is not None else env[out]
 
-    return run, islands
-
-
-def _float_step(n: Node, get_float: Callable[[Dict[str, Any], str], np.ndarray],
-                params: Mapping[str, np.ndarray]) -> Callable[[Dict[str, Any]], None]:
-    fn = FLOAT_OPS[n.op]
-
-    def step(env: Dict[str, Any]) -> None:
-        args = [None if not t else params[t] if t in params else get_float(env, t) for t in n.inputs]
-        env[n.outputs[0]] = fn(n, *args)
-
-    return step
-
-
-def _int8_passthrough(n: Node, quantized: Dict[str, _QParams],
-                      params: Mapping[str, np.ndarray]) -> Callable[[Dict[str, Any]], None]:
-    p = quantized[n.inputs[0]]
-    quantized[n.outputs[0]] = p
-    zp = int(p.zero_point)
-    src, dst = n.inputs[0], n.outputs[0]
-    if n.op == "MaxPool":
-        kernel = tuple(int(k) for k in n.attrs["kernel_shape"])
-
-        def step(env: Dict[str, Any]) -> None:
-            x = env[src]
-            env[dst] = F.max_pool2d(x, kernel, **pool_args(n, x.shape))
-    elif n.op == "AveragePool":
-        kernel = tuple(int(k) for k in n.attrs["kernel_shape"])
-
-        def step(env: Dict[str, Any]) -> None:
-            x = env[src]
-            env[dst] = F.avg_pool2d(x, kernel, zero_point=zp, **pool_args(n, x.shape))
-    elif n.op == "GlobalAveragePool":
-        def step(env: Dict[str, Any]) -> None:
-            x = env[src]
-            env[dst] = F.avg_pool2d(x, x.shape[2:], zero_point=zp)
-    elif n.op == "Relu":
-        lo = np.asarray(p.zero_point)
-
-        def step(env: Dict[str, Any]) -> None:
-            env[dst] = np.maximum(env[src], lo)
-    else:  # Flatten, Reshape, Identity, Dropout: the float op works on codes
-        fn = FLOAT_OPS[n.op]
-        extra = [params[t] if t in params else None for t in n.inputs[1:2]] if n.op == "Reshape" else []
-        if any(e is None for e in extra):
-            raise NotImplementedError(f"Reshape node {n.name!r}: the shape must be a constant")
-
-        def step(env: Dict[str, Any]) -> None:
-            env[dst] = fn(n, env[src], *extra)
-    return step
-
-
-def _int8_layer(model: Model, n: Node, qt: QTensor, qp: Mapping[str, _QParams], quantized: Dict[str, _QParams],
-                act: Optional[Node], skip: set) -> Callable[[Dict[str, Any]], None]:
-    src = n.inputs[0]
-    in_from_float = src not in quantized
-    xq = quantized.get(src) or qp[src]
-    out_t = (act or n).outputs[0]
-    yq = qp[out_t]
-    if act is not None:
-        skip.add(act.name)
-    quantized[out_t] = yq
-    w_scale = np.asarray(qt.params["scale"], dtype=np.float32)
-    w_zp = qt.params["zero_point"]
-    w_zp = None if isinstance(w_zp, int) else np.asarray(w_zp, dtype=np.int8)
-    bias = None
-    if len(n.inputs) > 2 and n.inputs[2] in model.params:
-        b = model.params[n.inputs[2]].astype(np.float64).reshape(-1)
-        acc_scale = float(xq.scale) * w_scale.astype(np.float64)
-        bias = np.clip(np.rint(b / acc_scale), -2**31, 2**31 - 1).astype(np.int32)
-    if n.op == "Conv":
-        a = n.attrs
-        conv = ops.QLinearConv(qt.codes, w_scale, w_zp, xq.scale, xq.zero_point, yq.scale, yq.zero_point, bias,
-                               strides=a.get("strides"), pads=a.get("pads"), dilations=a.get("dilations"),
-                               group=int(a.get("group", 1)), auto_pad=a.get("auto_pad", "NOTSET"))
-    else:
-        conv = ops.QLinearConv(qt.codes, w_scale, w_zp, xq.scale, xq.zero_point, yq.scale, yq.zero_point, bias)
-    clamp_lo: Optional[int] = None
-    clamp_hi: Optional[int] = None
-    if act is not None:
-        clamp_lo = yq.code(0.0)
-        if act.op == "Clip":
-            lo = model.params.get(act.inputs[1]) if len(act.inputs) > 1 and act.inputs[1] else act.attrs.get("min")
-            hi = model.params.get(act.inputs[2]) if len(act.inputs) > 2 and act.inputs[2] else act.attrs.get("max")
-            clamp_lo = None if lo is None else yq.code(float(lo))
-            clamp_hi = None if hi is None else yq.code(float(hi))
-    dtype = np.asarray(yq.zero_point).dtype
-    lo_v = None if clamp_lo is None else dtype.type(clamp_lo)
-    hi_v = None if clamp_hi is None else dtype.type(clamp_hi)
-    is_conv = n.op == "Conv"
-
-    def step(env: Dict[str, Any]) -> None:
-        x = env[src]
-        if in_from_float or x.dtype.kind == "f":
-            x = xq.quantize(x)
-        if is_conv:
-            y = conv(x)
-        else:
-            y = conv(x.reshape(x.shape[0], -1, 1, 1)).reshape(x.shape[0], -1)
-        if lo_v is not None and lo_v != y.dtype.type(np.iinfo(y.dtype).min):
-            np.maximum(y, lo_v, out=y)
-        if hi_v is not None:
-            np.minimum(y, hi_v, out=y)
-        env[out_t] = y
-
-    return step
+    return run, steps
