@@ -196,3 +196,40 @@ def test_header_names_the_environment_the_workers_inherit(monkeypatch: pytest.Mo
     assert header["environment"] == {"ONEDNN_MAX_CPU_ISA": "AVX2"}
     assert header["threads"] == [1, 2] and len(header["load_after"]) == 3
     assert "environment: ONEDNN_MAX_CPU_ISA=AVX2" in kernels.format_table([], header)
+
+
+def test_rounds_keep_each_case_fastest_round_and_any_disagreement() -> None:
+    seconds = iter([3e-3, 1e-3, 2e-3, 5e-3])  # fixedq round 1, 2 for case A; round 1, 2 for case B
+    calls = []
+
+    def fake_worker(spec, env, timeout):  # type: ignore[no-untyped-def]
+        calls.append(spec["tag"])
+        results = {}
+        for key in spec["cases"]:
+            results[key] = {"status": "ok", "seconds": next(seconds), "min_seconds": 0, "samples": 5,
+                            "calls_per_sample": 1, "outputs": None}
+        return {"info": {"version": "x", "isa": "scalar"}, "results": results}
+
+    verdicts = iter([True, False, True, True])
+
+    def fake_compare(case, name, ref, out):  # type: ignore[no-untyped-def]
+        return {"max_diff": 0, "tolerance": 0, "agrees": next(verdicts)}
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(kernels, "_run_worker", fake_worker)
+    mp.setattr(kernels, "_compare", fake_compare)
+    mp.setattr(kernels, "reference_output", lambda case, inputs: None)
+    mp.setattr(kernels, "case_inputs", lambda case, quick, seed: None)
+    try:
+        rows = kernels.run_comparison(["matmulinteger-256", "qlinearmatmul-256"], threads=[1], contenders=["fixedq"],
+                                      quick=True, rounds=2)
+    finally:
+        mp.undo()
+    assert calls == ["w1-0-r0", "w1-0-r1"]
+    by_case = {r["case"]: r for r in rows}
+    # round 1: A 3 ms (agrees), B 1 ms (disagrees); round 2: A 2 ms (agrees), B 5 ms (agrees)
+    assert by_case["matmulinteger-256"]["seconds"] == 2e-3 and by_case["matmulinteger-256"]["agrees"]
+    assert by_case["qlinearmatmul-256"]["seconds"] == 1e-3 and by_case["qlinearmatmul-256"]["agrees"] is False
+    assert all(r["rounds"] == 2 for r in rows)
+    with pytest.raises(ValueError, match="rounds"):
+        kernels.run_comparison(["matmulinteger-256"], rounds=0)

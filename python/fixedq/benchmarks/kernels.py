@@ -581,7 +581,7 @@ def run_comparison(cases: Optional[Sequence[str]] = None, threads: Sequence[int]
                    contenders: Optional[Sequence[str]] = None, isas: Sequence[str] = (),
                    min_time: float = 0.3, quick: bool = False, seed: int = _DEFAULT_SEED,
                    timeout: float = 1800.0, progress: Optional[Callable[[str], None]] = None,
-                   corrupt: Sequence[str] = ()) -> List[Dict[str, Any]]:
+                   corrupt: Sequence[str] = (), rounds: int = 1) -> List[Dict[str, Any]]:
     """Run every contender on the cases, each (contender, thread count) in its own process.
 
     Parameters
@@ -608,6 +608,10 @@ def run_comparison(cases: Optional[Sequence[str]] = None, threads: Sequence[int]
     corrupt : sequence of str
         Test hook: these contenders' first output of every case is damaged (+5 on 1 % of the
         elements) before the check, which must then flag them.
+    rounds : int
+        Run every (thread count, contender) worker this many times, in turn, and keep for each
+        case the round with the shortest median: on a shared machine a slow period then costs
+        one round of one contender, not the comparison.
 
     Returns
     -------
@@ -633,44 +637,62 @@ def run_comparison(cases: Optional[Sequence[str]] = None, threads: Sequence[int]
     if not min_time > 0:
         msg = f"min_time: expected a positive number of seconds, got {min_time}"
         raise ValueError(msg)
+    if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
+        msg = f"rounds: expected an int >= 1, got {rounds!r}"
+        raise ValueError(msg)
     say = progress or (lambda line: None)
-    rows: List[Dict[str, Any]] = []
+    best: Dict[Tuple[str, int, str], Dict[str, Any]] = {}
+    order: List[Tuple[str, int, str]] = []
     references: Dict[str, np.ndarray] = {}
     with tempfile.TemporaryDirectory(prefix="fixedq-bench-") as outdir:
-        for nthreads in threads:
-            for index, name in enumerate(names):
-                tag = f"w{nthreads}-{index}"
-                spec = {"contender": name, "threads": nthreads, "cases": [c.key for c in chosen], "quick": quick,
-                        "seed": seed, "min_time": min_time, "min_samples": 3 if quick else _MIN_SAMPLES,
-                        "outdir": outdir, "tag": tag, "corrupt": list(corrupt)}
-                env = {"FIXEDQ_ISA": name[len("fixedq["):-1]} if name.startswith("fixedq[") else {}
-                say(f"{name}, {nthreads} thread(s): {len(chosen)} case(s)")
-                report = _run_worker(spec, env, timeout)
-                info = report.get("info", {})
-                for case in chosen:
-                    row: Dict[str, Any] = {
-                        "case": case.key, "op": case.op, "layout": case.layout, "description": case.describe(quick),
-                        "shape": list(case.shape(quick)), "macs": case.macs(quick), "overhead": case.overhead,
-                        "threads": nthreads, "contender": name, "version": info.get("version"),
-                        "isa": info.get("isa"), "status": "error", "note": "", "seconds": None,
-                        "min_seconds": None, "samples": None, "calls_per_sample": None, "gops": None,
-                        "us_per_call": None, "max_diff": None, "tolerance": None, "agrees": None}
-                    if "skipped" in report:
-                        row.update(status="skipped", note=report["skipped"])
-                    elif "error" in report:
-                        row["note"] = report["error"]
-                    else:
-                        res = report["results"][case.key]
-                        row.update({k: v for k, v in res.items() if k != "outputs"})
-                        if res["status"] == "ok":
-                            if case.key not in references:
-                                references[case.key] = reference_output(case, case_inputs(case, quick, seed))
-                            row.update(_compare(case, name, references[case.key], res["outputs"]))
-                            row["gops"] = 2.0 * row["macs"] / row["seconds"] / 1e9
-                            row["us_per_call"] = row["seconds"] * 1e6
-                    if name.startswith("fixedq[") and row["isa"] and row["isa"] != name[len("fixedq["):-1]:
-                        row["note"] = (row["note"] + "; " if row["note"] else "") + f"ran on {row['isa']} (not available)"
-                    rows.append(row)
+        for nthreads, index, name, rnd in ((t, i, n, r) for r in range(rounds) for t in threads
+                                           for i, n in enumerate(names)):
+            tag = f"w{nthreads}-{index}-r{rnd}"
+            spec = {"contender": name, "threads": nthreads, "cases": [c.key for c in chosen], "quick": quick,
+                    "seed": seed, "min_time": min_time, "min_samples": 3 if quick else _MIN_SAMPLES,
+                    "outdir": outdir, "tag": tag, "corrupt": list(corrupt)}
+            env = {"FIXEDQ_ISA": name[len("fixedq["):-1]} if name.startswith("fixedq[") else {}
+            say(f"{name}, {nthreads} thread(s): {len(chosen)} case(s)" + (f", round {rnd + 1}/{rounds}"
+                                                                        if rounds > 1 else ""))
+            report = _run_worker(spec, env, timeout)
+            info = report.get("info", {})
+            for case in chosen:
+                row: Dict[str, Any] = {
+                    "case": case.key, "op": case.op, "layout": case.layout, "description": case.describe(quick),
+                    "shape": list(case.shape(quick)), "macs": case.macs(quick), "overhead": case.overhead,
+                    "threads": nthreads, "contender": name, "version": info.get("version"),
+                    "isa": info.get("isa"), "status": "error", "note": "", "seconds": None,
+                    "min_seconds": None, "samples": None, "calls_per_sample": None, "gops": None,
+                    "us_per_call": None, "max_diff": None, "tolerance": None, "agrees": None}
+                if "skipped" in report:
+                    row.update(status="skipped", note=report["skipped"])
+                elif "error" in report:
+                    row["note"] = report["error"]
+                else:
+                    res = report["results"][case.key]
+                    row.update({k: v for k, v in res.items() if k != "outputs"})
+                    if res["status"] == "ok":
+                        if case.key not in references:
+                            references[case.key] = reference_output(case, case_inputs(case, quick, seed))
+                        row.update(_compare(case, name, references[case.key], res["outputs"]))
+                        row["gops"] = 2.0 * row["macs"] / row["seconds"] / 1e9
+                        row["us_per_call"] = row["seconds"] * 1e6
+                if name.startswith("fixedq[") and row["isa"] and row["isa"] != name[len("fixedq["):-1]:
+                    row["note"] = (row["note"] + "; " if row["note"] else "") + f"ran on {row['isa']} (not available)"
+                key = (case.key, nthreads, name)
+                old_row = best.get(key)
+                if old_row is None:
+                    order.append(key)
+                if (old_row is None or (row["status"] == "ok" and (old_row["status"] != "ok"
+                                                                    or row["seconds"] < old_row["seconds"]))):
+                    if old_row is not None and old_row["status"] == "ok" and old_row["agrees"] is False:
+                        row["agrees"] = False  # a disagreement in any round stands
+                    best[key] = row
+                elif row["status"] == "ok" and row["agrees"] is False:
+                    old_row["agrees"] = False
+    rows = [best[k] for k in order]
+    for r in rows:
+        r["rounds"] = rounds
     return rows
 
 
@@ -909,6 +931,8 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     parser.add_argument("--quick", action="store_true", help="small shapes and few repetitions: a smoke run")
     parser.add_argument("--seed", type=int, default=_DEFAULT_SEED, help="seed of the random inputs")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds before a worker is abandoned")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run every worker this many times in turn and keep each case's fastest round (1)")
     out = parser.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print JSON: header, results, summary")
     out.add_argument("--markdown", action="store_true", help="print the table in Markdown")
@@ -956,7 +980,7 @@ def main(argv: Optional[List[str]] = None, prog: str = "python -m fixedq.benchma
     try:
         results = run_comparison(args.cases, threads, args.contenders, args.isa, min_time, args.quick, args.seed,
                                  args.timeout, progress=lambda line: print(line, file=sys.stderr, flush=True),
-                                 corrupt=args.corrupt)
+                                 corrupt=args.corrupt, rounds=args.rounds)
     except ValueError as exc:
         parser.error(str(exc))
     command = prog + " " + " ".join(sys.argv[1:] if argv is None else argv)
