@@ -69,7 +69,7 @@ def test_version_matches_metadata() -> None:
 # added here too, on purpose.
 PUBLIC_TYPES = ["Fixed8_8", "Fixed16_16", "Fixed24_8", "Fixed32_32", "Q7", "Q15", "Q31"]
 PUBLIC_FUNCTIONS = ["add", "build_info", "cast", "divide", "formats", "get_cmake_dir",
-                    "get_include", "get_num_threads", "get_policy", "isa", "multiply", "policy", "quantize",
+                    "get_include", "get_num_threads", "get_policy", "isa", "load", "multiply", "policy", "quantize",
                     "set_num_threads", "subtract", "sum"]
 PUBLIC_CLASSES = ["Policy", "QuantConfig"]
 PUBLIC_MODULES = ["nn", "ops", "quant"]
