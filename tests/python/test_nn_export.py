@@ -28,7 +28,16 @@ def session(proto):  # type: ignore[no-untyped-def]
     return ort.InferenceSession(proto.SerializeToString(), opts, providers=["CPUExecutionProvider"])
 
 
+def ort_u8s8_saturates() -> bool:
+    """ONNX Runtime's u8 x s8 kernels saturate int16 pair sums on x86 with AVX2 but without VNNI
+    (NOTES.md D; bounded in test_ops_onnxruntime.py): no exact reference for uint8 activations."""
+    paths = fixedq.ops.available_isas()
+    return "avx2" in paths and "avx512_vnni" not in paths and "avx_vnni" not in paths
+
+
 def run_ort(q, x, output="float"):  # type: ignore[no-untyped-def]
+    if q.config.scheme == "affine" and ort_u8s8_saturates():
+        pytest.skip("onnxruntime's u8 x s8 kernels saturate on this CPU (AVX2 without VNNI): not an exact reference")
     proto = q.to_onnx(output=output)
     onnx.checker.check_model(proto, full_check=True)
     return session(proto).run(None, {q.float_model.inputs[0]: x})[0]
