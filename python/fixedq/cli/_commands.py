@@ -206,9 +206,8 @@ def _select_rows(spec: Optional[str]) -> List[Any]:
         raise CommandError(f"--rows takes indices 0..{len(DEMO_ROWS) - 1}, got {spec!r}") from None
 
 
-def _compare(args: argparse.Namespace, model_path: str, model: Any, cal: np.ndarray, x: np.ndarray,
-             y: np.ndarray, title: str) -> int:
-    rows = _select_rows(args.rows)
+def _compare(args: argparse.Namespace, rows: List[Any], model_path: str, model: Any, cal: np.ndarray,
+             x: np.ndarray, y: np.ndarray, title: str) -> int:
     x, y = x[:args.limit], y[:args.limit]
     results = compare_table(model, cal, x, y, rows=rows, progress=not args.no_progress)
     if not args.no_peers:
@@ -231,15 +230,15 @@ def _compare(args: argparse.Namespace, model_path: str, model: Any, cal: np.ndar
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    _select_rows(args.rows)
+    rows = _select_rows(args.rows)
     _positive(args, "limit")
     data = fixedq.nn.embedded_data()
-    return _compare(args, fixedq.nn.embedded_model_path(), fixedq.nn.load_embedded(), data["calibration"],
+    return _compare(args, rows, fixedq.nn.embedded_model_path(), fixedq.nn.load_embedded(), data["calibration"],
                     data["x"], data["y"], "fixedq demo: embedded digit CNN")
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    _select_rows(args.rows)
+    rows = _select_rows(args.rows)
     _positive(args, "limit")
     model = load_model(args.model)
     if not isinstance(model, fixedq.nn.Model):
@@ -250,7 +249,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     cal = _calibration(_data(args.calibration, model))
     _check_inputs(model, cal, f"calibration data {args.calibration}")
     _check_inputs(model, ds.x, f"data {args.data}")
-    return _compare(args, args.model, model, cal, ds.x, ds.y, f"fixedq compare: {args.model}")
+    return _compare(args, rows, args.model, model, cal, ds.x, ds.y, f"fixedq compare: {args.model}")
 
 
 # ---------------------------------------------------------------------------------------------

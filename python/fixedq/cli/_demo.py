@@ -85,7 +85,7 @@ def timed(fn: Any, x: np.ndarray, repeats: int = 3) -> Tuple[np.ndarray, float]:
 
 def compare_table(model: Model, calibration: np.ndarray, x: np.ndarray, y: np.ndarray, *,
                   rows: Optional[Sequence[Row]] = None,
-                  progress: bool = False) -> List[Dict[str, Any]]:
+                  progress: bool = False, repeats: int = 3) -> List[Dict[str, Any]]:
     """Quantize ``model`` once per row and measure it on ``(x, y)``.
 
     Parameters
@@ -99,6 +99,8 @@ def compare_table(model: Model, calibration: np.ndarray, x: np.ndarray, y: np.nd
         Default :data:`DEMO_ROWS`.
     progress : bool
         A tqdm bar over the rows (on stderr).
+    repeats : int
+        Timed passes per row (after a warm-up); the best counts.
 
     Returns
     -------
@@ -122,16 +124,16 @@ def compare_table(model: Model, calibration: np.ndarray, x: np.ndarray, y: np.nd
     float_size = 4.0 * model.num_parameters()
     for method, cfg in items:
         if cfg is None:
-            pred, secs = timed(model, x)
+            pred, secs = timed(model, x, repeats)
             mode, wb, ab, size = "float", 32, 32, float_size
         elif isinstance(cfg, DeepCompression):
             cm = fixedq.nn.deep_compress(model, **cfg.options)
-            pred, secs = timed(cm, x)
+            pred, secs = timed(cm, x, repeats)
             bits = sorted({layer.tensor.bits for layer in cm.layers}, reverse=True)
             mode, wb, ab, size = "simulated", "/".join(map(str, bits)), None, cm.size_bytes
         else:
             q = fixedq.quantize(model, calibration, cfg)
-            pred, secs = timed(q, x)
+            pred, secs = timed(q, x, repeats)
             mode, wb, ab, size = q.mode, cfg.weight_bits, cfg.activation_bits, q.size_bytes
         acc = 100.0 * float((pred.argmax(1) == y).mean())
         if cfg is None:

@@ -29,7 +29,7 @@ def _session(ort: Any, path: str, threads: int) -> Any:
 
 
 def ort_rows(model_path: str, calibration: np.ndarray, x: np.ndarray, y: Optional[np.ndarray], *, threads: int,
-             base: Dict[str, Any], batch_size: int = 100) -> List[Dict[str, Any]]:
+             base: Dict[str, Any], batch_size: int = 100, repeats: int = 3) -> List[Dict[str, Any]]:
     """Rows (in :func:`fixedq.cli.compare_table`'s format) for onnxruntime float and int8.
 
     The int8 model is made by ``quantize_static`` with u8 activations, s8 per-channel weights,
@@ -71,7 +71,7 @@ def ort_rows(model_path: str, calibration: np.ndarray, x: np.ndarray, y: Optiona
             def run(batch: np.ndarray, sess: Any = sess) -> np.ndarray:
                 return sess.run(None, {name: np.ascontiguousarray(batch, dtype=np.float32)})[0]
 
-            pred, secs = timed(run, x)
+            pred, secs = timed(run, x, repeats)
             size = base["size_bytes"] if wb == 32 else _weight_bytes(path)
             acc = 100.0 * float((pred.argmax(1) == y).mean()) if y is not None else float("nan")
             rows.append({"method": method, "mode": "onnxruntime", "weight_bits": wb, "activation_bits": ab,
