@@ -17,6 +17,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
+
+#include <immintrin.h>
 
 #define FIXEDQ_INT8_ISA_NAME "avx512_vnni"
 #define FIXEDQ_DW_512 1
@@ -25,6 +28,7 @@
 namespace fixedq::kernels::int8::avx512_vnni {
 namespace {
 
+#define FIXEDQ_INT8_SEGMENTED 1  // the micro-kernel has run_segments: implicit-GEMM convolution
 constexpr int kMR = 12;
 constexpr int kNP = 2;
 
@@ -95,6 +99,15 @@ struct kernel {
   template <bool ASigned, int Rows, int NP>
   static void run(const std::uint8_t* a, std::ptrdiff_t lda, int k, const std::int8_t* panel,
                   std::ptrdiff_t panel_bytes, std::int32_t* acc) {
+    run_segments<ASigned, Rows, NP>(a, lda, k, 1, 0, panel, panel_bytes, acc);
+  }
+
+  /// The same over `segs` segments of k bytes of each row, segment s of row r at
+  /// a + r lda + s seg_stride, against consecutive k / 4 groups of the panels each: the
+  /// implicit-GEMM convolution (one segment per kernel row; k % 4 == 0 when segs > 1).
+  template <bool ASigned, int Rows, int NP>
+  static void run_segments(const std::uint8_t* a, std::ptrdiff_t lda, int k, int segs, std::ptrdiff_t seg_stride,
+                           const std::int8_t* panel, std::ptrdiff_t panel_bytes, std::int32_t* acc) {
     // The last, partial k group (k % 4 != 0) goes through the same code: its words, zero
     // padded (padded B rows are zero, so the padding of A is free), one row after another.
     alignas(16) std::uint32_t tail[kMR] = {};
@@ -104,7 +117,11 @@ struct kernel {
     const std::uint8_t* p4 = a + 4 * lda;
     const std::uint8_t* p8 = a + 8 * lda;
     const std::int8_t* b = panel;
-    std::int64_t groups4 = full / 4, groups1 = full % 4;
+    const std::int64_t g4n = full / 4, g1n = full % 4;
+    std::int64_t groups4 = g4n, groups1 = g1n, segs_ = segs;
+    // After a segment the row pointers have moved by 4 full; the next segment starts seg_stride on.
+    const std::int64_t seg_step = seg_stride - 4 * full;
+    const std::uint32_t* tailp = (k & 3) ? tail : nullptr;
     std::int64_t lda_ = lda, lda3 = 3 * lda;
     // clang-format off
     __asm__ volatile(
@@ -122,7 +139,10 @@ struct kernel {
         "vmovdqa64 %%zmm0, %%zmm16\n\t" "vmovdqa64 %%zmm0, %%zmm17\n\t" "vmovdqa64 %%zmm0, %%zmm18\n\t"
         "vmovdqa64 %%zmm0, %%zmm19\n\t" "vmovdqa64 %%zmm0, %%zmm20\n\t" "vmovdqa64 %%zmm0, %%zmm21\n\t"
         "vmovdqa64 %%zmm0, %%zmm22\n\t" "vmovdqa64 %%zmm0, %%zmm23\n\t"
-        // Four k groups per iteration, then one at a time.
+        // Per segment: four k groups per iteration, then one at a time.
+        "6:\n\t"
+        "mov %[g4n], %[groups4]\n\t"
+        "mov %[g1n], %[groups1]\n\t"
         "test %[groups4], %[groups4]\n\t"
         "jz 5f\n\t"
         "4:\n\t"
@@ -149,13 +169,18 @@ struct kernel {
         "dec %[groups1]\n\t"
         "jnz 1b\n\t"
         "2:\n\t"
-        "test %[tailp], %[tailp]\n\t"
-        "jz 3f\n\t"
+        "add %[seg_step], %[p0]\n\t"
+        "add %[seg_step], %[p4]\n\t"
+        "add %[seg_step], %[p8]\n\t"
+        "dec %[segs]\n\t"
+        "jnz 6b\n\t"
+        "cmpq $0, %[tailp]\n\t"
+        "je 3f\n\t"
         // The tail: A's words come from `tail`, row r at tail + 4 r, which the addressing
         // of the rows finds with p0 = tail, p4 = tail + 16, p8 = tail + 32, lda = 4.
         "mov %[tailp], %[p0]\n\t"
-        "lea 16(%[tailp]), %[p4]\n\t"
-        "lea 32(%[tailp]), %[p8]\n\t"
+        "lea 16(%[p0]), %[p4]\n\t"
+        "lea 32(%[p0]), %[p8]\n\t"
         "mov $4, %[lda]\n\t"
         "mov $12, %[lda3]\n\t"
         FIXEDQ_VNNI_STEP("", "")
@@ -164,9 +189,11 @@ struct kernel {
         FIXEDQ_VNNI_STORE(3, 6, 7) FIXEDQ_VNNI_STORE(4, 8, 9) FIXEDQ_VNNI_STORE(5, 10, 11)
         FIXEDQ_VNNI_STORE(6, 12, 13) FIXEDQ_VNNI_STORE(7, 14, 15) FIXEDQ_VNNI_STORE(8, 16, 17)
         FIXEDQ_VNNI_STORE(9, 18, 19) FIXEDQ_VNNI_STORE(10, 20, 21) FIXEDQ_VNNI_STORE(11, 22, 23)
+        // Eleven registers (the rest in memory): a frame pointer (sanitizer builds) must fit.
         : [p0] "+r"(p0), [p4] "+r"(p4), [p8] "+r"(p8), [b] "+r"(b), [groups4] "+r"(groups4),
-          [groups1] "+r"(groups1), [lda] "+r"(lda_), [lda3] "+r"(lda3)
-        : [pb] "r"(panel_bytes), [acc] "r"(acc), [tailp] "r"((k & 3) ? tail : nullptr),
+          [groups1] "+r"(groups1), [lda] "+r"(lda_), [lda3] "+r"(lda3), [segs] "+r"(segs_)
+        : [pb] "r"(panel_bytes), [acc] "r"(acc), [tailp] "m"(tailp), [g4n] "m"(g4n), [g1n] "m"(g1n),
+          [seg_step] "m"(seg_step),
           [rows] "i"(Rows), [np] "i"(NP), [flip] "i"(ASigned ? 1 : 0)
         : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
           "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21",
@@ -174,6 +201,32 @@ struct kernel {
     // clang-format on
   }
 };
+
+/// impl.inc's fused_float_row (the zero-point terms, bias and float output stage of one row of
+/// a tile) on 16 lanes at a time: GCC made a 256-bit loop with a byte-repacking epilogue of it
+/// that cost as much as a quarter of a 7x7 stem convolution. The same operations in the same
+/// order (VCVTDQ2PS and VCVTPS2DQ round to nearest even, as static_cast<float> and nearbyintf do
+/// under the default MXCSR); the clamped values fit the output type, so the saturation of the
+/// narrowing never acts.
+#define FIXEDQ_INT8_FUSED_ROW_VEC 1
+template <bool HasZp, int MStride, class Out>
+inline void fused_float_row_vec(float lo, float hi, const float* m, std::int32_t zp, const std::int32_t* zb,
+                                std::uint32_t rowsum, const std::uint32_t* cterm, const std::int32_t* raw, int ncols,
+                                Out* o) {
+  const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi), m0 = _mm512_set1_ps(m[0]);
+  const __m512i vzp = _mm512_set1_epi32(zp), vrs = _mm512_set1_epi32(static_cast<std::int32_t>(rowsum));
+  for (int j = 0; j < ncols; j += 16) {
+    const __mmask16 k = ncols - j >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << (ncols - j)) - 1);
+    __m512i v = _mm512_add_epi32(_mm512_maskz_loadu_epi32(k, raw + j), _mm512_maskz_loadu_epi32(k, cterm + j));
+    if (HasZp) v = _mm512_sub_epi32(v, _mm512_mullo_epi32(_mm512_maskz_loadu_epi32(k, zb + j), vrs));
+    __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(v), MStride ? _mm512_maskz_loadu_ps(k, m + j) : m0);
+    f = _mm512_min_ps(_mm512_max_ps(f, vlo), vhi);
+    const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(f), vzp);
+    // Narrowed in a register, then stored (VPMOVUSDB to memory is microcoded on Zen 4).
+    const __m128i bytes = std::is_same_v<Out, std::uint8_t> ? _mm512_cvtusepi32_epi8(q) : _mm512_cvtsepi32_epi8(q);
+    _mm_mask_storeu_epi8(o + j, k, bytes);
+  }
+}
 
 }  // namespace
 

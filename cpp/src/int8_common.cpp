@@ -51,12 +51,17 @@ void set_num_threads(int n) noexcept { thread_setting().store(n > 0 ? n : 0, std
 // ------------------------------------------------------------------------------------------
 // Packing
 // ------------------------------------------------------------------------------------------
-packed_b pack_b(const void* b, dtype b_type, int k, int n, std::ptrdiff_t ldb, const std::int32_t* zb,
-                bool zb_per_column) {
+namespace {
+
+/// pack_b, with row kk of B stored at row (kk / run) * seg + kk % run (run <= seg): zero rows
+/// after each run of `run` rows (the segments of an implicit-GEMM convolution; run == seg: none).
+packed_b pack_b_runs(const void* b, dtype b_type, int k, int n, std::ptrdiff_t ldb, const std::int32_t* zb,
+                     bool zb_per_column, int run, int seg) {
   packed_b p;
   p.k = k;
   p.n = n;
-  p.kgroups = (k + k_group - 1) / k_group;
+  const int stored_k = (k / run) * seg + k % run;
+  p.kgroups = (stored_k + k_group - 1) / k_group;
   p.panels = (n + panel_width - 1) / panel_width;
   const std::size_t cols = static_cast<std::size_t>(p.panels) * panel_width;
   p.data.assign(static_cast<std::size_t>(p.panels) * p.kgroups * k_group * panel_width, 0);
@@ -69,16 +74,24 @@ packed_b pack_b(const void* b, dtype b_type, int k, int n, std::ptrdiff_t ldb, c
     p.has_zero_point = p.has_zero_point || p.zero_point[j] != 0;
   }
   for (int kk = 0; kk < k; ++kk) {
+    const int row = (kk / run) * seg + kk % run;
     for (int j = 0; j < n; ++j) {
       const std::int32_t v = ref::load(b, b_type, kk * ldb + j) - flip;
       const std::size_t panel = static_cast<std::size_t>(j / panel_width);
-      const std::size_t idx = ((panel * p.kgroups + kk / k_group) * panel_width + j % panel_width) * k_group +
-                              kk % k_group;
+      const std::size_t idx = ((panel * p.kgroups + row / k_group) * panel_width + j % panel_width) * k_group +
+                              row % k_group;
       p.data[idx] = static_cast<std::int8_t>(v);
       p.col_sum[j] += v;
     }
   }
   return p;
+}
+
+}  // namespace
+
+packed_b pack_b(const void* b, dtype b_type, int k, int n, std::ptrdiff_t ldb, const std::int32_t* zb,
+                bool zb_per_column) {
+  return pack_b_runs(b, b_type, k, n, ldb, zb, zb_per_column, std::max(k, 1), std::max(k, 1));
 }
 
 packed_conv pack_conv(const conv_shape& s, const void* w, dtype w_type, const std::int32_t* zw, bool zw_per_channel) {
@@ -104,8 +117,6 @@ packed_conv pack_conv(const conv_shape& s, const void* w, dtype w_type, const st
   // Per group: B (kk x ocg) with rows in (kh, kw, c) order, the order of im2col's columns.
   std::vector<std::uint8_t> b(static_cast<std::size_t>(kk) * ocg);
   std::vector<std::int32_t> z(static_cast<std::size_t>(ocg));
-  const std::size_t elem = 1;
-  (void)elem;
   for (int g = 0; g < s.groups; ++g) {
     for (int oc = 0; oc < ocg; ++oc) {
       const int o = g * ocg + oc;
@@ -120,6 +131,11 @@ packed_conv pack_conv(const conv_shape& s, const void* w, dtype w_type, const st
           }
     }
     pc.groups.push_back(pack_b(b.data(), w_type, kk, ocg, ocg, z.data(), true));
+  }
+  if (s.groups == 1 && kk > 0) {
+    const int run = s.kernel_w * cg;
+    pc.segment = (run + k_group - 1) / k_group * k_group;
+    if (pc.segment != run) pc.segmented = pack_b_runs(b.data(), w_type, kk, ocg, ocg, z.data(), true, run, pc.segment);
   }
   return pc;
 }
@@ -309,24 +325,42 @@ inline void transpose16x16(const std::uint8_t* src, std::ptrdiff_t ld_src, std::
 }
 #endif
 
-/// Byte matrix transpose: dst (cols x rows, row stride rows) = src (rows x cols, row stride cols).
-void transpose_bytes(const std::uint8_t* src, std::uint8_t* dst, int rows, int cols) noexcept {
+/// Interleaves R rows of bytes (R channels into pixels): dst[c * R + r] = src[r * ld_src + c],
+/// with R known to the compiler, which vectorises it (the generic loops ran a byte at a time:
+/// a tenth of a 7x7 stem convolution on NCHW input).
+template <int R>
+void interleave_rows(const std::uint8_t* __restrict src, std::ptrdiff_t ld_src, std::uint8_t* __restrict dst,
+                     int cols) noexcept {
+  for (int c = 0; c < cols; ++c)
+    for (int r = 0; r < R; ++r) dst[std::ptrdiff_t{c} * R + r] = src[r * ld_src + c];
+}
+
+/// Byte matrix transpose: dst (cols x rows, row stride rows) = src (rows x cols, row stride
+/// ld_src).
+void transpose_bytes(const std::uint8_t* src, std::ptrdiff_t ld_src, std::uint8_t* dst, int rows, int cols) noexcept {
+  switch (rows) {  // few channels (first layers): one pass
+    case 1: std::memcpy(dst, src, static_cast<std::size_t>(cols)); return;
+    case 2: interleave_rows<2>(src, ld_src, dst, cols); return;
+    case 3: interleave_rows<3>(src, ld_src, dst, cols); return;
+    case 4: interleave_rows<4>(src, ld_src, dst, cols); return;
+    default: break;
+  }
   int r0 = 0;
 #if defined(__SSE2__)
   for (; r0 + 16 <= rows; r0 += 16) {
     int c0 = 0;
     for (; c0 + 16 <= cols; c0 += 16)
-      transpose16x16(src + std::ptrdiff_t{r0} * cols + c0, cols, dst + std::ptrdiff_t{c0} * rows + r0, rows);
+      transpose16x16(src + std::ptrdiff_t{r0} * ld_src + c0, ld_src, dst + std::ptrdiff_t{c0} * rows + r0, rows);
     if (c0 + 8 <= cols) {
-      transpose16x16<8>(src + std::ptrdiff_t{r0} * cols + c0, cols, dst + std::ptrdiff_t{c0} * rows + r0, rows);
+      transpose16x16<8>(src + std::ptrdiff_t{r0} * ld_src + c0, ld_src, dst + std::ptrdiff_t{c0} * rows + r0, rows);
       c0 += 8;
     }
     for (int c = c0; c < cols; ++c)
-      for (int r = r0; r < r0 + 16; ++r) dst[std::ptrdiff_t{c} * rows + r] = src[std::ptrdiff_t{r} * cols + c];
+      for (int r = r0; r < r0 + 16; ++r) dst[std::ptrdiff_t{c} * rows + r] = src[std::ptrdiff_t{r} * ld_src + c];
   }
 #endif
   for (int c = 0; c < cols; ++c)
-    for (int r = r0; r < rows; ++r) dst[std::ptrdiff_t{c} * rows + r] = src[std::ptrdiff_t{r} * cols + c];
+    for (int r = r0; r < rows; ++r) dst[std::ptrdiff_t{c} * rows + r] = src[std::ptrdiff_t{r} * ld_src + c];
 }
 
 /// NCHW -> NHWC (or back) for one image of `bytes`-sized elements (1: int8 codes, 4: int32).
@@ -335,9 +369,9 @@ void transpose_image(const char* src, char* dst, int c, int hw, std::size_t byte
     const auto* s8 = reinterpret_cast<const std::uint8_t*>(src);
     auto* d8 = reinterpret_cast<std::uint8_t*>(dst);
     if (to_nhwc) {
-      transpose_bytes(s8, d8, c, hw);  // (c x hw) -> (hw x c)
+      transpose_bytes(s8, hw, d8, c, hw);  // (c x hw) -> (hw x c)
     } else {
-      transpose_bytes(s8, d8, hw, c);  // (hw x c) -> (c x hw)
+      transpose_bytes(s8, c, d8, hw, c);  // (hw x c) -> (c x hw)
     }
     return;
   }
@@ -487,6 +521,152 @@ void im2col(const conv_shape& shape, const std::uint8_t* __restrict ximg, int g,
   }
 }
 
+/// A convolution as GEMMs on im2col blocks (or, `direct`: a pointwise convolution, one GEMM on
+/// the NHWC input). x, y: NHWC.
+void im2col_conv(const packed_conv& w, const conv_shape& s, const int8_table& t, const std::uint8_t* x, dtype xt,
+                 std::int32_t zx, char* y, const output_stage& st, bool direct) {
+  const int cg = s.in_channels / s.groups, ocg = s.out_channels / s.groups;
+  const int kk = s.kernel_h * s.kernel_w * cg;
+  const std::size_t out_bytes = st.kind == requant_kind::none ? 4 : 1;
+  const std::ptrdiff_t in_image = std::ptrdiff_t{s.in_channels} * s.in_h * s.in_w;
+  const std::ptrdiff_t out_pixels = std::ptrdiff_t{s.out_h()} * s.out_w();
+  // A pointwise conv on NHWC data is one GEMM over all images' pixels: blocks may cross images
+  // (a fully connected layer run as a 1x1 conv has one pixel per image).
+  const std::ptrdiff_t rows_total = direct ? out_pixels * s.batch : out_pixels;
+  const int conv_rows = (kConvRows + t.mr - 1) / t.mr * t.mr;  // whole micro-kernel tiles
+  const int block_rows = direct ? 4 * conv_rows : conv_rows;
+  const int blocks_per_image = static_cast<int>((rows_total + block_rows - 1) / block_rows);
+  const int tasks = (direct ? 1 : s.batch) * s.groups * blocks_per_image;
+  const std::uint8_t pad_byte = static_cast<std::uint8_t>(zx);
+  auto run = [&](int task, std::vector<std::uint8_t>& col) {
+    const int b = task / (s.groups * blocks_per_image);
+    const int rest = task % (s.groups * blocks_per_image);
+    const int g = rest / blocks_per_image, blk = rest % blocks_per_image;
+    const std::ptrdiff_t pix0 = std::ptrdiff_t{blk} * block_rows;
+    const int rows = static_cast<int>(std::min<std::ptrdiff_t>(block_rows, rows_total - pix0));
+    const std::uint8_t* ximg = x + b * in_image;
+    gemm_args ga;
+    ga.m = rows;
+    ga.a_type = xt;
+    ga.za = &zx;
+    ga.za_stride = 0;
+    ga.b = &w.groups[static_cast<std::size_t>(g)];
+    ga.c = y + ((b * out_pixels + pix0) * s.out_channels + std::ptrdiff_t{g} * ocg) * static_cast<std::ptrdiff_t>(out_bytes);
+    ga.ldc = s.out_channels;
+    ga.stage = group_stage(st, g * ocg);
+    if (direct) {
+      ga.a = ximg + pix0 * s.in_channels;
+      ga.lda = s.in_channels;
+    } else {
+      col.resize(static_cast<std::size_t>(conv_rows) * kk);
+      im2col(s, ximg, g, pix0, rows, pad_byte, col.data());
+      ga.a = col.data();
+      ga.lda = kk;
+    }
+    t.gemm_rows(ga, 0, rows, 0, ga.b->panels);
+  };
+  const double macs = static_cast<double>(rows_total) * (direct ? 1 : s.batch) * kk * s.out_channels;
+  const int threads = threads_for(macs, tasks);
+  if (threads > 1) {
+#if defined(_OPENMP)
+#pragma omp parallel num_threads(threads)
+    {
+      std::vector<std::uint8_t> col;
+#pragma omp for schedule(static)
+      for (int task = 0; task < tasks; ++task) run(task, col);
+    }
+#else
+    std::vector<std::uint8_t> col;
+    for (int task = 0; task < tasks; ++task) run(task, col);
+#endif
+  } else {
+    std::vector<std::uint8_t> col;
+    for (int task = 0; task < tasks; ++task) run(task, col);
+  }
+}
+
+/// The implicit-GEMM convolution (implicit_conv): the input read in place (NHWC, no padding,
+/// kernel rows of whole k groups), else from a padded NHWC copy. y: NHWC.
+void implicit_gemm_conv(const packed_conv& w, const conv_shape& s, const int8_table& t, const std::uint8_t* x,
+                        layout xl, dtype xt, std::int32_t zx, char* y, const output_stage& st) {
+  const int c_n = s.in_channels, oh_n = s.out_h(), ow_n = s.out_w();
+  const int run = s.kernel_w * c_n;
+  implicit_conv j;
+  j.channels = c_n;
+  j.stride_h = s.stride_h;
+  j.stride_w = s.stride_w;
+  j.dilation_h = s.dilation_h;
+  j.kernel_h = s.kernel_h;
+  j.seg = w.segment;
+  j.out_h = oh_n;
+  j.out_w = ow_n;
+  j.a_type = xt;
+  j.za = zx;
+  j.b = w.segment != run ? &w.segmented : &w.groups[0];
+  j.y = y;
+  j.ldc = s.out_channels;
+  j.stage = st;
+  const bool copy = s.pad_top > 0 || s.pad_left > 0 || s.pad_bottom > 0 || s.pad_right > 0 || w.segment != run ||
+                    (xl == layout::nchw && c_n > 1);
+  if (copy) {
+    // The calling thread's padded copy (see the scratch of conv()), with w.segment bytes of slack
+    // after the last image for the reads past a window.
+    thread_local scratch x_pad;
+    const int hp = s.pad_top + s.in_h + s.pad_bottom, wp = s.pad_left + s.in_w + s.pad_right;
+    j.row_bytes = std::ptrdiff_t{wp} * c_n;
+    j.image_bytes = j.row_bytes * hp;
+    x_pad.reserve(static_cast<std::size_t>(j.image_bytes * s.batch + w.segment));
+    const std::uint8_t pad_byte = static_cast<std::uint8_t>(zx);
+    const std::size_t in_row = static_cast<std::size_t>(s.in_w) * c_n;
+    const std::size_t left = static_cast<std::size_t>(s.pad_left) * c_n, right = static_cast<std::size_t>(s.pad_right) * c_n;
+    std::uint8_t* d = x_pad.data();
+    const std::ptrdiff_t plane = std::ptrdiff_t{s.in_h} * s.in_w;  // NCHW: a channel's plane
+    for (int b = 0; b < s.batch; ++b) {
+      const std::uint8_t* src = x + std::ptrdiff_t{b} * s.in_h * static_cast<std::ptrdiff_t>(in_row);
+      std::memset(d, pad_byte, static_cast<std::size_t>(j.row_bytes) * s.pad_top);
+      d += j.row_bytes * s.pad_top;
+      for (int h = 0; h < s.in_h; ++h) {
+        std::memset(d, pad_byte, left);
+        if (xl == layout::nhwc) {
+          std::memcpy(d + left, src + h * static_cast<std::ptrdiff_t>(in_row), in_row);
+        } else {  // the row's C planes interleaved into pixels
+          transpose_bytes(src + std::ptrdiff_t{h} * s.in_w, plane, d + left, c_n, s.in_w);
+        }
+        std::memset(d + left + in_row, pad_byte, right);
+        d += j.row_bytes;
+      }
+      std::memset(d, pad_byte, static_cast<std::size_t>(j.row_bytes) * s.pad_bottom);
+      d += j.row_bytes * s.pad_bottom;
+    }
+    std::memset(d, pad_byte, static_cast<std::size_t>(w.segment));
+    j.x = x_pad.data();
+  } else {
+    j.row_bytes = std::ptrdiff_t{s.in_w} * c_n;
+    j.image_bytes = j.row_bytes * s.in_h;
+    j.x = x;
+  }
+  // Tasks are output rows; each thread takes one contiguous share of them.
+  const int tasks = s.batch * oh_n;
+  const double macs = static_cast<double>(tasks) * ow_n * s.kernel_h * run * s.out_channels;
+  const int threads = threads_for(macs, tasks);
+  auto share = [&](int i, int n) {
+    const int lo = static_cast<int>(std::int64_t{tasks} * i / n), hi = static_cast<int>(std::int64_t{tasks} * (i + 1) / n);
+    for (int task = lo; task < hi;) {
+      const int b = task / oh_n, oh0 = task % oh_n, oh1 = std::min(oh_n, oh0 + (hi - task));
+      t.conv_rows(j, b, oh0, oh1);
+      task += oh1 - oh0;
+    }
+  };
+  if (threads > 1) {
+#if defined(_OPENMP)
+#pragma omp parallel num_threads(threads)
+    share(omp_get_thread_num(), threads);
+    return;
+#endif
+  }
+  share(0, 1);
+}
+
 }  // namespace
 
 void conv(const packed_conv& w, const void* x, dtype xt, std::int32_t zx, layout in_layout, void* y,
@@ -511,7 +691,12 @@ void conv(const packed_conv& w, const conv_shape& s, const void* x, dtype xt, st
   thread_local scratch x_nhwc, y_nhwc;
   bool y_transposed = false;
   const char* xin = static_cast<const char*>(x);
-  if (in_layout == layout::nchw && s.in_channels > 1 && !w.is_depthwise) {
+  const bool direct = s.groups == 1 && s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 &&
+                      s.pad_top == 0 && s.pad_left == 0 && s.pad_bottom == 0 && s.pad_right == 0;
+  // The implicit-GEMM convolution makes its own (padded, NHWC) copy of an NCHW input.
+  const bool implicit = !w.is_depthwise && !direct && t.conv_rows != nullptr && w.segment > 0 && s.groups == 1 &&
+                        s.dilation_w == 1 && !w.groups[0].has_zero_point;
+  if (in_layout == layout::nchw && s.in_channels > 1 && !w.is_depthwise && !implicit) {
     x_nhwc.reserve(static_cast<std::size_t>(in_image * s.batch));
     for (int b = 0; b < s.batch; ++b)
       transpose_image(xin + b * in_image, reinterpret_cast<char*>(x_nhwc.data()) + b * in_image, s.in_channels,
@@ -543,65 +728,13 @@ void conv(const packed_conv& w, const conv_shape& s, const void* x, dtype xt, st
 #endif
     for (int task = 0; task < tasks; ++task) run(task);
   } else {
-    const int cg = s.in_channels / s.groups, ocg = s.out_channels / s.groups;
-    const int kk = s.kernel_h * s.kernel_w * cg;
-    const bool direct = s.groups == 1 && s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 &&
-                        s.pad_top == 0 && s.pad_left == 0 && s.pad_bottom == 0 && s.pad_right == 0;
-    // A pointwise conv on NHWC data is one GEMM over all images' pixels: blocks may cross images
-    // (a fully connected layer run as a 1x1 conv has one pixel per image).
-    const std::ptrdiff_t rows_total = direct ? out_pixels * s.batch : out_pixels;
-    const int conv_rows = (kConvRows + t.mr - 1) / t.mr * t.mr;  // whole micro-kernel tiles
-    const int block_rows = direct ? 4 * conv_rows : conv_rows;
-    const int blocks_per_image = static_cast<int>((rows_total + block_rows - 1) / block_rows);
-    const int tasks = (direct ? 1 : s.batch) * s.groups * blocks_per_image;
-    const std::uint8_t pad_byte = static_cast<std::uint8_t>(zx);
-    auto run = [&](int task, std::vector<std::uint8_t>& col) {
-      const int b = task / (s.groups * blocks_per_image);
-      const int rest = task % (s.groups * blocks_per_image);
-      const int g = rest / blocks_per_image, blk = rest % blocks_per_image;
-      const std::ptrdiff_t pix0 = std::ptrdiff_t{blk} * block_rows;
-      const int rows = static_cast<int>(std::min<std::ptrdiff_t>(block_rows, rows_total - pix0));
-      const std::uint8_t* ximg = reinterpret_cast<const std::uint8_t*>(xin) + b * in_image;
-      gemm_args ga;
-      ga.m = rows;
-      ga.a_type = xt;
-      ga.za = &zx;
-      ga.za_stride = 0;
-      ga.b = &w.groups[static_cast<std::size_t>(g)];
-      ga.c = yout + ((b * out_pixels + pix0) * s.out_channels + std::ptrdiff_t{g} * ocg) * static_cast<std::ptrdiff_t>(out_bytes);
-      ga.ldc = s.out_channels;
-      ga.stage = group_stage(st, g * ocg);
-      if (direct) {
-        ga.a = ximg + pix0 * s.in_channels;
-        ga.lda = s.in_channels;
-      } else {
-        col.resize(static_cast<std::size_t>(conv_rows) * kk);
-        im2col(s, ximg, g, pix0, rows, pad_byte, col.data());
-        ga.a = col.data();
-        ga.lda = kk;
-      }
-      t.gemm_rows(ga, 0, rows, 0, ga.b->panels);
-    };
-    const double macs = static_cast<double>(rows_total) * (direct ? 1 : s.batch) * kk * s.out_channels;
-    const int threads = threads_for(macs, tasks);
-    if (threads > 1) {
-#if defined(_OPENMP)
-#pragma omp parallel num_threads(threads)
-      {
-        std::vector<std::uint8_t> col;
-#pragma omp for schedule(static)
-        for (int task = 0; task < tasks; ++task) run(task, col);
-      }
-#else
-      std::vector<std::uint8_t> col;
-      for (int task = 0; task < tasks; ++task) run(task, col);
-#endif
+    const std::uint8_t* xbytes = reinterpret_cast<const std::uint8_t*>(xin);
+    if (implicit) {
+      implicit_gemm_conv(w, s, t, xbytes, in_layout, xt, zx, yout, st);
     } else {
-      std::vector<std::uint8_t> col;
-      for (int task = 0; task < tasks; ++task) run(task, col);
+      im2col_conv(w, s, t, xbytes, xt, zx, yout, st, direct);
     }
   }
-
   if (y_transposed) {
     for (int b = 0; b < s.batch; ++b)
       transpose_image(yout + b * out_image * static_cast<std::ptrdiff_t>(out_bytes),

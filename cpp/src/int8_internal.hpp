@@ -9,6 +9,25 @@
 
 namespace fixedq::kernels::int8 {
 
+/// An implicit-GEMM convolution (groups == 1, dilation_w == 1, no weight zero points): output
+/// pixel (oh, ow) of image bi reads its kernel window in place from a padded NHWC copy of the
+/// input, kernel row kh as one run of `seg` bytes (kernel_w * C, rounded up to whole k groups;
+/// the packed weights have matching zero rows) at
+///   x + bi image_bytes + ((oh stride_h + kh dilation_h) row_bytes) + ow stride_w C.
+/// Reads may run up to seg - kernel_w * C bytes past a window: the buffer has that slack.
+struct implicit_conv {
+  const std::uint8_t* x = nullptr;
+  std::ptrdiff_t image_bytes = 0, row_bytes = 0;
+  int channels = 0, stride_h = 1, stride_w = 1, dilation_h = 1, kernel_h = 1, seg = 0;
+  int out_h = 0, out_w = 0;
+  dtype a_type = dtype::u8;
+  std::int32_t za = 0;
+  const packed_b* b = nullptr;  ///< rows in (kh, kw, c) order, kernel row kh from row kh * seg on
+  void* y = nullptr;            ///< NHWC output, pixel stride ldc elements
+  std::ptrdiff_t ldc = 0;
+  output_stage stage;
+};
+
 /// One path's kernels. gemm_rows computes rows [m0, m1) x panels [pb, pe) of a GEMM serially; depthwise_rows
 /// output rows [oh0, oh1) of image bi (whole tensors x and y in layouts xl and yl; geometry s); the rest are
 /// whole operations.
@@ -28,6 +47,9 @@ struct int8_table {
   void (*add_requantized)(const void* a, std::int32_t za, float ma, const void* b, std::int32_t zb, float mb,
                           dtype t, std::ptrdiff_t n, std::int32_t zy, std::int32_t qmin, std::int32_t qmax,
                           void* y);
+  /// Output rows [oh0, oh1) of image bi of an implicit-GEMM convolution; nullptr on paths whose
+  /// micro-kernel does not read segmented rows (they use im2col).
+  void (*conv_rows)(const implicit_conv& j, int bi, int oh0, int oh1);
 };
 
 /// The fixed-point output stages (and any other), one row: bias, requantization, store.

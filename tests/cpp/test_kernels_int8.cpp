@@ -375,17 +375,28 @@ TEST_P(Int8Path, ConvShapeBattery) {
       shape(1, 4, 9, 10, 6, 3, 2, 3, 1, 1, 2),    // 2 groups of 2 channels, stride 3
       shape(300, 20, 1, 1, 10, 1, 1, 1, 0, 1, 1), // a dense layer as 1x1 conv: GEMM blocks span images
       shape(2, 32, 24, 24, 32, 3, 3, 1, 1, 1, 1), // above the threading threshold (10.6M MACs)
+      // The implicit-GEMM convolution (one group, dilation_w 1, weights without zero points):
+      shape(1, 4, 9, 9, 8, 3, 3, 1, 0, 1, 1),     // kernel rows of whole k groups, no pads: input read in place
+      shape(2, 8, 9, 30, 20, 1, 1, 2, 0, 1, 1),   // 1x1 stride 2 (not the direct path), in place
+      shape(1, 5, 11, 13, 7, 2, 3, 1, 0, 1, 1),   // rows of 15 bytes (16-byte segments), 13 = 7 + 6 pixel tiles
+      shape(1, 2, 12, 40, 16, 5, 1, 1, 3, 1, 1),  // 5x1, pads beyond the kernel, 40 = 4 x 10 pixel tiles
   };
   shapes[3].pad_bottom = 0;  // asymmetric pads
   shapes[3].pad_right = 1;
+  shapes[18].stride_h = 3;   // unequal strides and dilations (dilation_w 1: still implicit)
+  shapes[18].dilation_h = 2;
+  shapes[20].pad_top = 0;
+  shapes[20].pad_left = 2;
   int v = 0;
   for (const auto& s : shapes)
     for (int layouts = 0; layouts < 4; ++layouts) {
       const q::layout in = (layouts & 1) ? q::layout::nhwc : q::layout::nchw;
       const q::layout out = (layouts & 2) ? q::layout::nhwc : q::layout::nchw;
       ++v;
-      check_conv({s, in, out, (v & 1) ? q::dtype::s8 : q::dtype::u8, (v & 2) ? q::dtype::u8 : q::dtype::s8, v % 4}, rng,
-                 1 + (v % 3 == 0));
+      conv_case c{s, in, out, (v & 1) ? q::dtype::s8 : q::dtype::u8, (v & 2) ? q::dtype::u8 : q::dtype::s8, v % 4};
+      check_conv(c, rng, 1 + (v % 3 == 0));
+      c.weight_zp_random = false;  // weights without zero points (the implicit-GEMM convolution's case)
+      check_conv(c, rng, 1 + (v % 3 == 1));
     }
 }
 
@@ -447,6 +458,13 @@ TEST_P(Int8Path, ConvThreadsGiveTheSameBits) {
   check_conv({shape(1, 64, 122, 122, 64, 3, 3, 1, 1, 1, 64), q::layout::nhwc, q::layout::nhwc, q::dtype::u8,
               q::dtype::s8, 0},
              rng, 2);
+  conv_case implicit{shape(2, 32, 20, 20, 40, 3, 3, 1, 1, 1, 1), q::layout::nhwc, q::layout::nchw, q::dtype::u8,
+                     q::dtype::s8, 1};
+  implicit.weight_zp_random = false;  // the implicit-GEMM convolution: output rows split between threads
+  check_conv(implicit, rng, 2);
+  implicit.s = shape(3, 3, 40, 40, 24, 7, 7, 2, 3, 1, 1);  // a stem: padded copy, 24-byte segments
+  implicit.in = q::layout::nchw;
+  check_conv(implicit, rng, 2);
 }
 
 TEST_P(Int8Path, DotProducts) {

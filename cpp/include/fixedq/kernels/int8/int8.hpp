@@ -123,6 +123,12 @@ struct packed_conv {
   std::vector<std::int8_t> depthwise;          ///< KH*KW*OC, s8 domain (empty unless depthwise)
   std::vector<std::int32_t> depthwise_zp;      ///< OC, s8-domain weight zero points
   bool is_depthwise = false;
+  /// groups == 1: the length in bytes of one kernel row of B (KW*C) rounded up to whole k
+  /// groups, the segment of the implicit-GEMM convolution; 0 otherwise.
+  int segment = 0;
+  /// When segment > KW*C: B again with segment - KW*C zero rows after each kernel row (the
+  /// implicit-GEMM convolution reads its A rows in runs of `segment` bytes). Else empty (groups[0] serves).
+  packed_b segmented;
 };
 
 /// Packs weights W (OC x Cg x KH x KW, ONNX order) with zero point(s) zw (one per output
