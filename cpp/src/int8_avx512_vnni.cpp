@@ -202,29 +202,48 @@ struct kernel {
   }
 };
 
-/// impl.inc's fused_float_row (the zero-point terms, bias and float output stage of one row of
-/// a tile) on 16 lanes at a time: GCC made a 256-bit loop with a byte-repacking epilogue of it
-/// that cost as much as a quarter of a 7x7 stem convolution. The same operations in the same
-/// order (VCVTDQ2PS and VCVTPS2DQ round to nearest even, as static_cast<float> and nearbyintf do
-/// under the default MXCSR); the clamped values fit the output type, so the saturation of the
-/// narrowing never acts.
-#define FIXEDQ_INT8_FUSED_ROW_VEC 1
+/// impl.inc's fused_float_tile (the zero-point terms, bias and float output stage of the rows
+/// of a tile) on 16 lanes at a time, the column terms and multipliers loaded once per tile: GCC
+/// made a 256-bit loop with a byte-repacking epilogue of it that cost as much as a quarter of
+/// a 7x7 stem convolution. The same operations in the same order (VCVTDQ2PS and VCVTPS2DQ
+/// round to nearest even, as static_cast<float> and nearbyintf do under the default MXCSR);
+/// the clamped values fit the output type, so the saturation of the narrowing never acts.
+#define FIXEDQ_INT8_FUSED_TILE_VEC 1
 template <bool HasZp, int MStride, class Out>
-inline void fused_float_row_vec(float lo, float hi, const float* m, std::int32_t zp, const std::int32_t* zb,
-                                std::uint32_t rowsum, const std::uint32_t* cterm, const std::int32_t* raw, int ncols,
-                                Out* o) {
-  const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi), m0 = _mm512_set1_ps(m[0]);
-  const __m512i vzp = _mm512_set1_epi32(zp), vrs = _mm512_set1_epi32(static_cast<std::int32_t>(rowsum));
-  for (int j = 0; j < ncols; j += 16) {
-    const __mmask16 k = ncols - j >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << (ncols - j)) - 1);
-    __m512i v = _mm512_add_epi32(_mm512_maskz_loadu_epi32(k, raw + j), _mm512_maskz_loadu_epi32(k, cterm + j));
-    if (HasZp) v = _mm512_sub_epi32(v, _mm512_mullo_epi32(_mm512_maskz_loadu_epi32(k, zb + j), vrs));
-    __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(v), MStride ? _mm512_maskz_loadu_ps(k, m + j) : m0);
-    f = _mm512_min_ps(_mm512_max_ps(f, vlo), vhi);
+inline void fused_float_tile_vec(float lo, float hi, const float* m, std::int32_t zp, const std::int32_t* zb,
+                                 const std::uint32_t* rowsum, const std::uint32_t* cterm, const std::int32_t* raw,
+                                 int rows, int ncols, char* out, std::ptrdiff_t row_bytes) {
+  static_assert(kNP == 2, "a tile row is two 16-lane vectors");
+  const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
+  const __m512i vzp = _mm512_set1_epi32(zp);
+  const int n1 = ncols < 16 ? ncols : 16, n2 = ncols - n1;  // lanes of the two vectors
+  const __mmask16 k1 = static_cast<__mmask16>((1u << n1) - 1), k2 = static_cast<__mmask16>((1u << n2) - 1);
+  const __m512i c1 = _mm512_maskz_loadu_epi32(k1, cterm), c2 = _mm512_maskz_loadu_epi32(k2, cterm + 16);
+  const __m512 m1 = MStride ? _mm512_maskz_loadu_ps(k1, m) : _mm512_set1_ps(m[0]);
+  const __m512 m2 = MStride ? _mm512_maskz_loadu_ps(k2, m + 16) : _mm512_set1_ps(m[0]);
+  __m512i z1 = _mm512_setzero_si512(), z2 = _mm512_setzero_si512();
+  if (HasZp) {
+    z1 = _mm512_maskz_loadu_epi32(k1, zb);
+    z2 = _mm512_maskz_loadu_epi32(k2, zb + 16);
+  }
+  auto lane16 = [&](__m512i v, __m512i c, __m512i z, __m512 mv, std::uint32_t rs) {
+    v = _mm512_add_epi32(v, c);
+    if (HasZp) v = _mm512_sub_epi32(v, _mm512_mullo_epi32(z, _mm512_set1_epi32(static_cast<std::int32_t>(rs))));
+    const __m512 f = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(v), mv), vlo), vhi);
     const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(f), vzp);
     // Narrowed in a register, then stored (VPMOVUSDB to memory is microcoded on Zen 4).
-    const __m128i bytes = std::is_same_v<Out, std::uint8_t> ? _mm512_cvtusepi32_epi8(q) : _mm512_cvtsepi32_epi8(q);
-    _mm_mask_storeu_epi8(o + j, k, bytes);
+    return std::is_same_v<Out, std::uint8_t> ? _mm512_cvtusepi32_epi8(q) : _mm512_cvtsepi32_epi8(q);
+  };
+  for (int r = 0; r < rows; ++r, raw += kNP * panel_width, out += row_bytes) {
+    const std::uint32_t rs = HasZp ? rowsum[r] : 0u;
+    const __m128i b1 = lane16(_mm512_load_si512(raw), c1, z1, m1, rs);
+    const __m128i b2 = lane16(_mm512_load_si512(raw + 16), c2, z2, m2, rs);
+    if (ncols == 32) {
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm256_set_m128i(b2, b1));
+    } else {
+      _mm_mask_storeu_epi8(out, k1, b1);
+      _mm_mask_storeu_epi8(out + 16, k2, b2);
+    }
   }
 }
 
