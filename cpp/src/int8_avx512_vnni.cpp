@@ -247,6 +247,32 @@ inline void fused_float_tile_vec(float lo, float hi, const float* m, std::int32_
   }
 }
 
+/// impl.inc's s32 output (MatMulInteger: corrected sums, no stage) of the rows of a tile, by
+/// hand: GCC peeled the loop to align the stores, which left the loads of the sums unaligned.
+#define FIXEDQ_INT8_S32_TILE_VEC 1
+template <bool HasZp>
+inline void s32_tile_vec(const std::int32_t* zb, const std::uint32_t* rowsum, const std::uint32_t* cterm,
+                         const std::int32_t* raw, int rows, int ncols, char* out, std::ptrdiff_t row_bytes) {
+  const int n1 = ncols < 16 ? ncols : 16, n2 = ncols - n1;
+  const __mmask16 k1 = static_cast<__mmask16>((1u << n1) - 1), k2 = static_cast<__mmask16>((1u << n2) - 1);
+  const __m512i c1 = _mm512_maskz_loadu_epi32(k1, cterm), c2 = _mm512_maskz_loadu_epi32(k2, cterm + 16);
+  __m512i z1 = _mm512_setzero_si512(), z2 = _mm512_setzero_si512();
+  if (HasZp) {
+    z1 = _mm512_maskz_loadu_epi32(k1, zb);
+    z2 = _mm512_maskz_loadu_epi32(k2, zb + 16);
+  }
+  for (int r = 0; r < rows; ++r, raw += kNP * panel_width, out += row_bytes) {
+    __m512i v1 = _mm512_add_epi32(_mm512_load_si512(raw), c1), v2 = _mm512_add_epi32(_mm512_load_si512(raw + 16), c2);
+    if (HasZp) {
+      const __m512i rs = _mm512_set1_epi32(static_cast<std::int32_t>(rowsum[r]));
+      v1 = _mm512_sub_epi32(v1, _mm512_mullo_epi32(z1, rs));
+      v2 = _mm512_sub_epi32(v2, _mm512_mullo_epi32(z2, rs));
+    }
+    _mm512_mask_storeu_epi32(out, k1, v1);
+    _mm512_mask_storeu_epi32(out + 64, k2, v2);
+  }
+}
+
 }  // namespace
 
 #include <fixedq/kernels/int8/impl.inc>
