@@ -598,6 +598,7 @@ void implicit_gemm_conv(const packed_conv& w, const conv_shape& s, const int8_ta
   j.dilation_h = s.dilation_h;
   j.kernel_h = s.kernel_h;
   j.seg = w.segment;
+  j.run = run;
   j.out_h = oh_n;
   j.out_w = ow_n;
   j.a_type = xt;
@@ -695,7 +696,7 @@ void conv(const packed_conv& w, const conv_shape& s, const void* x, dtype xt, st
                       s.pad_top == 0 && s.pad_left == 0 && s.pad_bottom == 0 && s.pad_right == 0;
   // The implicit-GEMM convolution makes its own (padded, NHWC) copy of an NCHW input.
   const bool implicit = !w.is_depthwise && !direct && t.conv_rows != nullptr && w.segment > 0 && s.groups == 1 &&
-                        s.dilation_w == 1 && !w.groups[0].has_zero_point;
+                        s.dilation_w == 1;
   if (in_layout == layout::nchw && s.in_channels > 1 && !w.is_depthwise && !implicit) {
     x_nhwc.reserve(static_cast<std::size_t>(in_image * s.batch));
     for (int b = 0; b < s.batch; ++b)

@@ -9,7 +9,7 @@
 
 namespace fixedq::kernels::int8 {
 
-/// An implicit-GEMM convolution (groups == 1, dilation_w == 1, no weight zero points): output
+/// An implicit-GEMM convolution (groups == 1, dilation_w == 1): output
 /// pixel (oh, ow) of image bi reads its kernel window in place from a padded NHWC copy of the
 /// input, kernel row kh as one run of `seg` bytes (kernel_w * C, rounded up to whole k groups;
 /// the packed weights have matching zero rows) at
@@ -19,6 +19,7 @@ struct implicit_conv {
   const std::uint8_t* x = nullptr;
   std::ptrdiff_t image_bytes = 0, row_bytes = 0;
   int channels = 0, stride_h = 1, stride_w = 1, dilation_h = 1, kernel_h = 1, seg = 0;
+  int run = 0;  ///< kernel_w * channels: the bytes of a segment that are the window's (row sums)
   int out_h = 0, out_w = 0;
   dtype a_type = dtype::u8;
   std::int32_t za = 0;

@@ -395,7 +395,7 @@ TEST_P(Int8Path, ConvShapeBattery) {
       ++v;
       conv_case c{s, in, out, (v & 1) ? q::dtype::s8 : q::dtype::u8, (v & 2) ? q::dtype::u8 : q::dtype::s8, v % 4};
       check_conv(c, rng, 1 + (v % 3 == 0));
-      c.weight_zp_random = false;  // weights without zero points (the implicit-GEMM convolution's case)
+      c.weight_zp_random = false;  // weights without zero points: no row sums
       check_conv(c, rng, 1 + (v % 3 == 1));
     }
 }
