@@ -21,6 +21,7 @@
 namespace fixedq::kernels::int8::avx2 {
 namespace {
 
+#define FIXEDQ_INT8_SEGMENTED 1  // the micro-kernel has run_segments: implicit-GEMM convolution
 #include <fixedq/kernels/int8/micro_support.inc>
 
 constexpr int kMR = 3;
@@ -40,6 +41,14 @@ struct kernel {
   template <bool ASigned, int Rows, int NP>
   static void run(const std::uint8_t* a, std::ptrdiff_t lda, int k, const std::int8_t* panel,
                   std::ptrdiff_t panel_bytes, std::int32_t* acc) {
+    run_segments<ASigned, Rows, NP>(a, lda, k, 1, 0, panel, panel_bytes, acc);
+  }
+
+  /// The same over `segs` segments of k bytes, segment s of row r at a + r lda + s seg_stride
+  /// (the implicit-GEMM convolution; k % 4 == 0 when segs > 1).
+  template <bool ASigned, int Rows, int NP>
+  static void run_segments(const std::uint8_t* a, std::ptrdiff_t lda, int k, int segs, std::ptrdiff_t seg_stride,
+                           const std::int8_t* panel, std::ptrdiff_t panel_bytes, std::int32_t* acc) {
     (void)panel_bytes;  // one panel per call
     constexpr std::uint32_t flip = ASigned ? 0x80808080u : 0u;
     __m256i c[Rows][4];
@@ -47,17 +56,19 @@ struct kernel {
       for (int q = 0; q < 4; ++q) c[r][q] = _mm256_setzero_si256();
     const int groups = (k + 3) / 4;
     const int full = k / 4;
-    for (int g = 0; g < groups; ++g) {
-      __m256i x[Rows];
-      for (int r = 0; r < Rows; ++r) {
-        const std::uint32_t w = g < full ? load_word(a + r * lda + 4 * g) : tail_word(a + r * lda, k);
-        x[r] = widen_a(w ^ flip);
-      }
-      const std::int8_t* bg = panel + g * 64;
-      for (int q = 0; q < 4; ++q) {
-        const __m256i wq =
-            _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(bg + 16 * q)));
-        for (int r = 0; r < Rows; ++r) c[r][q] = _mm256_add_epi32(c[r][q], _mm256_madd_epi16(wq, x[r]));
+    for (int sg = 0; sg < segs; ++sg, a += seg_stride, panel += groups * 64) {
+      for (int g = 0; g < groups; ++g) {
+        __m256i x[Rows];
+        for (int r = 0; r < Rows; ++r) {
+          const std::uint32_t w = g < full ? load_word(a + r * lda + 4 * g) : tail_word(a + r * lda, k);
+          x[r] = widen_a(w ^ flip);
+        }
+        const std::int8_t* bg = panel + g * 64;
+        for (int q = 0; q < 4; ++q) {
+          const __m256i wq =
+              _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(bg + 16 * q)));
+          for (int r = 0; r < Rows; ++r) c[r][q] = _mm256_add_epi32(c[r][q], _mm256_madd_epi16(wq, x[r]));
+        }
       }
     }
     for (int r = 0; r < Rows; ++r) {

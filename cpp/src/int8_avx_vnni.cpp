@@ -28,6 +28,7 @@
 namespace fixedq::kernels::int8::FIXEDQ_AVX_VNNI_NS {
 namespace {
 
+#define FIXEDQ_INT8_SEGMENTED 1  // the micro-kernel has run_segments: implicit-GEMM convolution
 #include <fixedq/kernels/int8/micro_support.inc>
 
 constexpr int kMR = 3;
@@ -39,22 +40,32 @@ struct kernel {
   template <bool ASigned, int Rows, int NP>
   static void run(const std::uint8_t* a, std::ptrdiff_t lda, int k, const std::int8_t* panel,
                   std::ptrdiff_t panel_bytes, std::int32_t* acc) {
+    run_segments<ASigned, Rows, NP>(a, lda, k, 1, 0, panel, panel_bytes, acc);
+  }
+
+  /// The same over `segs` segments of k bytes, segment s of row r at a + r lda + s seg_stride
+  /// (the implicit-GEMM convolution; k % 4 == 0 when segs > 1).
+  template <bool ASigned, int Rows, int NP>
+  static void run_segments(const std::uint8_t* a, std::ptrdiff_t lda, int k, int segs, std::ptrdiff_t seg_stride,
+                           const std::int8_t* panel, std::ptrdiff_t panel_bytes, std::int32_t* acc) {
     constexpr std::uint32_t flip = ASigned ? 0x80808080u : 0u;
     constexpr int H = 2 * NP;  // ymm halves: panel 0 cols 0-7, 8-15, panel 1 ...
     __m256i c[Rows][H];
     for (int r = 0; r < Rows; ++r)
       for (int h = 0; h < H; ++h) c[r][h] = _mm256_setzero_si256();
     const int groups = (k + 3) / 4, full = k / 4;
-    for (int g = 0; g < groups; ++g) {
-      __m256i x[Rows];
-      for (int r = 0; r < Rows; ++r) {
-        const std::uint32_t w = g < full ? load_word(a + r * lda + 4 * g) : tail_word(a + r * lda, k);
-        x[r] = _mm256_set1_epi32(static_cast<int>(w ^ flip));
-      }
-      for (int h = 0; h < H; ++h) {
-        const std::int8_t* bp = panel + (h / 2) * panel_bytes + g * 64 + (h % 2) * 32;
-        const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bp));
-        for (int r = 0; r < Rows; ++r) c[r][h] = FIXEDQ_DPBUSD256(c[r][h], x[r], wv);
+    for (int sg = 0; sg < segs; ++sg, a += seg_stride, panel += groups * 64) {
+      for (int g = 0; g < groups; ++g) {
+        __m256i x[Rows];
+        for (int r = 0; r < Rows; ++r) {
+          const std::uint32_t w = g < full ? load_word(a + r * lda + 4 * g) : tail_word(a + r * lda, k);
+          x[r] = _mm256_set1_epi32(static_cast<int>(w ^ flip));
+        }
+        for (int h = 0; h < H; ++h) {
+          const std::int8_t* bp = panel + (h / 2) * panel_bytes + g * 64 + (h % 2) * 32;
+          const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bp));
+          for (int r = 0; r < Rows; ++r) c[r][h] = FIXEDQ_DPBUSD256(c[r][h], x[r], wv);
+        }
       }
     }
     for (int r = 0; r < Rows; ++r)

@@ -696,7 +696,7 @@ void conv(const packed_conv& w, const conv_shape& s, const void* x, dtype xt, st
                       s.pad_top == 0 && s.pad_left == 0 && s.pad_bottom == 0 && s.pad_right == 0;
   // The implicit-GEMM convolution makes its own (padded, NHWC) copy of an NCHW input.
   const bool implicit = !w.is_depthwise && !direct && t.conv_rows != nullptr && w.segment > 0 && s.groups == 1 &&
-                        s.dilation_w == 1;
+                        s.dilation_w == 1 && (t.conv_rows_padded || w.segment == s.kernel_w * s.in_channels);
   if (in_layout == layout::nchw && s.in_channels > 1 && !w.is_depthwise && !implicit) {
     x_nhwc.reserve(static_cast<std::size_t>(in_image * s.batch));
     for (int b = 0; b < s.batch; ++b)

@@ -51,6 +51,9 @@ struct int8_table {
   /// Output rows [oh0, oh1) of image bi of an implicit-GEMM convolution; nullptr on paths whose
   /// micro-kernel does not read segmented rows (they use im2col).
   void (*conv_rows)(const implicit_conv& j, int bi, int oh0, int oh1);
+  /// conv_rows pays also when kernel rows are padded to whole k groups (the extra products cost
+  /// less than im2col: avx512_vnni); else only rows of whole groups take it.
+  bool conv_rows_padded;
 };
 
 /// The fixed-point output stages (and any other), one row: bias, requantization, store.
