@@ -22,7 +22,8 @@ Conventions shared by every function:
 * **Rounding** is to nearest, ties to even, everywhere. Requantization follows ONNX Runtime:
   the multiplier ``x_scale * w_scale / y_scale`` (``a_scale * b_scale / y_scale``) is computed in
   float32 in that order, and ``float32(acc + bias) * multiplier`` is clamped to the output range
-  (shifted by the zero point), rounded, and the zero point added.
+  (or to ``y_clamp``, a fused Relu/Clip; shifted by the zero point), rounded, and the zero point
+  added.
 * **Accumulation** is in int32, wrapping modulo 2^32 (the ONNX rule: "accumulation may overflow
   if and only if in 32 bits"); products never overflow.
 
@@ -177,6 +178,26 @@ def _per_tensor(arr: Optional[np.ndarray], name: str, op: str) -> None:
     if arr is not None and arr.size != 1:
         msg = f"{op}: {name} must be a scalar (per-tensor), got shape {arr.shape}"
         raise ValueError(msg)
+
+
+def _y_clamp(value: Any, op: str, out: np.dtype) -> Optional[Tuple[int, int]]:
+    """``y_clamp`` as ``(lo, hi)`` Python ints, checked against the output dtype ``out``, or None."""
+    if value is None:
+        return None
+    try:
+        items = list(value)
+        if len(items) != 2 or any(isinstance(v, (bool, np.bool_)) for v in items):
+            raise TypeError
+        lo, hi = (operator.index(v) for v in items)
+    except TypeError:
+        msg = f"{op}: y_clamp must be None or a pair of ints (lo, hi), got {value!r}"
+        raise TypeError(msg) from None
+    qmin, qmax = _RANGES[out]
+    if not qmin <= lo <= hi <= qmax:
+        msg = (f"{op}: y_clamp = ({lo}, {hi}) must satisfy {qmin} <= lo <= hi <= {qmax} "
+               f"(the range of the output dtype {out})")
+        raise ValueError(msg)
+    return lo, hi
 
 
 def _vector_param(arr: Optional[np.ndarray], name: str, op: str, length: int, what: str,
@@ -429,7 +450,7 @@ def dynamic_quantize_linear(x: np.ndarray) -> Tuple[np.ndarray, np.float32, np.u
 # ------------------------------------------------------------------------------------------
 def _matmul(op: str, a: np.ndarray, b: np.ndarray, a_zero_point: Optional[np.ndarray],
             b_zero_point: Optional[np.ndarray], multiplier: Optional[np.ndarray],
-            y_zero_point: Optional[np.ndarray]) -> np.ndarray:
+            y_zero_point: Optional[np.ndarray], y_clamp: Optional[Tuple[int, int]] = None) -> np.ndarray:
     """numpy.matmul's shapes over the int8 GEMM (B packed once per batch of b)."""
     if a.ndim == 0 or b.ndim == 0:
         msg = f"{op}: a and b must have at least one dimension (numpy.matmul rules), got shapes {a.shape} and {b.shape}"
@@ -454,11 +475,11 @@ def _matmul(op: str, a: np.ndarray, b: np.ndarray, a_zero_point: Optional[np.nda
     out_shape = batch + (m, n)
     final_shape = batch + ((m,) if a.ndim > 1 else ()) + ((n,) if b.ndim > 1 else ())
     if b2.ndim == 2:  # one B: the batch of a is just more rows
-        y = _ops.PackedMatMul(b2, zb, za, multiplier, y_zero_point, op)(a2)
+        y = _ops.PackedMatMul(b2, zb, za, multiplier, y_zero_point, op, y_clamp)(a2)
     else:
         a_batches = math.prod(a2.shape[:-2])
         b_batches = math.prod(b2.shape[:-2])
-        packed = _ops.PackedMatMul(b2.reshape((b_batches, k, n)), zb, za, multiplier, y_zero_point, op)
+        packed = _ops.PackedMatMul(b2.reshape((b_batches, k, n)), zb, za, multiplier, y_zero_point, op, y_clamp)
         a_index = np.broadcast_to(np.arange(a_batches, dtype=np.int64).reshape(a2.shape[:-2]), batch).reshape(-1)
         b_index = np.broadcast_to(np.arange(b_batches, dtype=np.int64).reshape(b2.shape[:-2]), batch).reshape(-1)
         y = packed._run_batched(a2.reshape((a_batches, m, k)), a_index, b_index)
@@ -543,7 +564,7 @@ def _qlinear_matmul_params(op: str, a_dtype: Optional[np.dtype], b: np.ndarray, 
 
 
 def qlinear_matmul(a: np.ndarray, a_scale: Any, a_zero_point: Any, b: np.ndarray, b_scale: Any, b_zero_point: Any,
-                   y_scale: Any, y_zero_point: Any) -> np.ndarray:
+                   y_scale: Any, y_zero_point: Any, *, y_clamp: Optional[Tuple[int, int]] = None) -> np.ndarray:
     """ONNX QLinearMatMul: the quantized product, requantized to ``y_scale``/``y_zero_point``.
 
     ``y = saturate(round_half_even(float32((a - a_zero_point) @ (b - b_zero_point)) * m) +
@@ -565,6 +586,10 @@ def qlinear_matmul(a: np.ndarray, a_scale: Any, a_zero_point: Any, b: np.ndarray
     y_scale : float or float32/float16 scalar
     y_zero_point : numpy uint8/int8 scalar
         Selects the output dtype (None: uint8 0).
+    y_clamp : (int, int), optional
+        ``(lo, hi)``: the output codes are clamped to ``[lo, hi]`` by the kernel's output stage, a
+        fused Relu (``(y_zero_point, qmax)``) or Clip; bit for bit ``np.clip(y, lo, hi)`` of the
+        unclamped result. Keyword only; ``lo <= hi`` within the output dtype's range.
 
     Returns
     -------
@@ -573,10 +598,12 @@ def qlinear_matmul(a: np.ndarray, a_scale: Any, a_zero_point: Any, b: np.ndarray
     Raises
     ------
     TypeError
-        Wrong dtypes or a zero point whose dtype differs from its tensor's.
+        Wrong dtypes or a zero point whose dtype differs from its tensor's; ``y_clamp`` not a pair
+        of ints.
     ValueError
         Scales that are not positive and finite, shapes that do not multiply, parameters of
-        unsupported shapes, a multiplier that overflows float32.
+        unsupported shapes, a multiplier that overflows float32, ``y_clamp`` outside the output
+        range or with ``lo > hi``.
 
     Examples
     --------
@@ -588,13 +615,17 @@ def qlinear_matmul(a: np.ndarray, a_scale: Any, a_zero_point: Any, b: np.ndarray
     ...                    np.float32(0.0107), np.uint8(118))
     array([[168, 115, 255],
            [  1,  66, 151]], dtype=uint8)
+    >>> ops.qlinear_matmul(a, np.float32(0.0066), np.uint8(113), b, np.float32(0.00705), np.uint8(114),
+    ...                    np.float32(0.0107), np.uint8(118), y_clamp=(118, 160))  # fused Clip(0, 0.45)
+    array([[160, 118, 160],
+           [118, 118, 151]], dtype=uint8)
     """
     op = "qlinear_matmul"
     a = _data(a, "a", op, _INT8_TYPES)
     b = _data(b, "b", op, _INT8_TYPES)
     za, zb, multiplier, zy, _ = _qlinear_matmul_params(op, a.dtype, b, a_scale, a_zero_point, b_scale,
                                                        b_zero_point, y_scale, y_zero_point)
-    return _matmul(op, a, b, za, zb, multiplier, zy)
+    return _matmul(op, a, b, za, zb, multiplier, zy, _y_clamp(y_clamp, op, zy.dtype))
 
 
 # ------------------------------------------------------------------------------------------
@@ -615,10 +646,10 @@ def _conv_zero_points(op: str, x_dtype: Optional[np.dtype], w: np.ndarray, x_zer
 
 def _packed_conv(op: str, x_dtype: Optional[np.dtype], w: np.ndarray, x_zero_point: Any, w_zero_point: Any,
                  bias: Any, multiplier: Optional[np.ndarray], y_zero_point: Optional[np.ndarray],
-                 attrs: dict[str, Any]) -> _ops.PackedConv:
+                 attrs: dict[str, Any], y_clamp: Optional[Tuple[int, int]] = None) -> _ops.PackedConv:
     zx, zw = _conv_zero_points(op, x_dtype, w, x_zero_point, w_zero_point)
     return _ops.PackedConv(w, zw, zx, bias, multiplier, y_zero_point, attrs["group"], attrs["strides"],
-                           attrs["dilations"], attrs["pads"], attrs["auto_pad"], attrs["layout"], op)
+                           attrs["dilations"], attrs["pads"], attrs["auto_pad"], attrs["layout"], op, y_clamp)
 
 
 def conv_integer(x: np.ndarray, w: np.ndarray, x_zero_point: Any = None, w_zero_point: Any = None, *,
@@ -702,7 +733,8 @@ def qlinear_conv(x: np.ndarray, x_scale: Any, x_zero_point: Any, w: np.ndarray, 
                  y_scale: Any, y_zero_point: Any, B: Optional[np.ndarray] = None, *,  # noqa: N803 - ONNX name
                  auto_pad: str = "NOTSET", dilations: Optional[Sequence[int]] = None, group: int = 1,
                  kernel_shape: Optional[Sequence[int]] = None, pads: Optional[Sequence[int]] = None,
-                 strides: Optional[Sequence[int]] = None, layout: str = "NCHW") -> np.ndarray:
+                 strides: Optional[Sequence[int]] = None, layout: str = "NCHW",
+                 y_clamp: Optional[Tuple[int, int]] = None) -> np.ndarray:
     """ONNX QLinearConv (2-D): the quantized convolution, requantized to ``y_scale``/``y_zero_point``.
 
     ``y = saturate(round_half_even(float32(conv(x - x_zero_point, w - w_zero_point) + B) * m) +
@@ -729,6 +761,10 @@ def qlinear_conv(x: np.ndarray, x_scale: Any, x_zero_point: Any, w: np.ndarray, 
         modulo 2^32.
     auto_pad, dilations, group, kernel_shape, pads, strides, layout
         As :func:`conv_integer`.
+    y_clamp : (int, int), optional
+        ``(lo, hi)``: the output codes are clamped to ``[lo, hi]`` by the kernel's output stage, a
+        fused Relu (``(y_zero_point, qmax)``) or Clip; bit for bit ``np.clip(y, lo, hi)`` of the
+        unclamped result. ``lo <= hi`` within the output dtype's range.
 
     Returns
     -------
@@ -738,9 +774,11 @@ def qlinear_conv(x: np.ndarray, x_scale: Any, x_zero_point: Any, w: np.ndarray, 
     Raises
     ------
     TypeError
-        Wrong dtypes, or a zero point whose dtype differs from its tensor's.
+        Wrong dtypes, or a zero point whose dtype differs from its tensor's; ``y_clamp`` not a
+        pair of ints.
     ValueError
-        As :func:`conv_integer`, and scales that are not positive and finite.
+        As :func:`conv_integer`, scales that are not positive and finite, ``y_clamp`` outside the
+        output range or with ``lo > hi``.
 
     Examples
     --------
@@ -751,13 +789,18 @@ def qlinear_conv(x: np.ndarray, x_scale: Any, x_zero_point: Any, w: np.ndarray, 
     >>> ops.qlinear_conv(x, 0.5, np.uint8(128), w, 0.25, np.int8(0), 0.25, np.uint8(128))
     array([[[[  0,  64],
              [128, 255]]]], dtype=uint8)
+    >>> ops.qlinear_conv(x, 0.5, np.uint8(128), w, 0.25, np.int8(0), 0.25, np.uint8(128),
+    ...                  y_clamp=(128, 255))  # a fused Relu: codes below the zero point become it
+    array([[[[128, 128],
+             [128, 255]]]], dtype=uint8)
     """
     op = "qlinear_conv"
     x = _data(x, "x", op, _INT8_TYPES)
     w = _data(w, "w", op, _INT8_TYPES)
     attrs = _conv_attributes(op, w, auto_pad, dilations, group, kernel_shape, pads, strides, layout)
     multiplier, zy, _ = _qlinear_conv_params(op, w, x_scale, w_scale, y_scale, y_zero_point)
-    return _packed_conv(op, x.dtype, w, x_zero_point, w_zero_point, B, multiplier, zy, attrs)(x)
+    clamp = _y_clamp(y_clamp, op, zy.dtype)
+    return _packed_conv(op, x.dtype, w, x_zero_point, w_zero_point, B, multiplier, zy, attrs, clamp)(x)
 
 
 # ------------------------------------------------------------------------------------------
@@ -770,6 +813,10 @@ def _value_str(arr: Optional[np.ndarray]) -> str:
     if flat.size == 1:
         return str(flat[0])  # NumPy's shortest repr of the float32 / integer value
     return f"[{flat.size} values]"
+
+
+def _clamp_str(clamp: Optional[Tuple[int, int]]) -> str:
+    return "" if clamp is None else f" clamp=[{clamp[0]}, {clamp[1]}]"
 
 
 class QLinearMatMul(_ops.PackedMatMul):
@@ -799,6 +846,11 @@ class QLinearMatMul(_ops.PackedMatMul):
     y_scale : float or float32/float16 scalar
     y_zero_point : numpy uint8/int8 scalar
         Selects the output dtype (None: uint8 0).
+    y_clamp : (int, int), optional
+        ``(lo, hi)``: the output codes are clamped to ``[lo, hi]`` in the kernel's output stage (a
+        fused Relu or Clip), bit for bit ``np.clip(y, lo, hi)`` of the unclamped result but without
+        the extra passes over ``y``. Keyword only; ``lo <= hi`` within the output dtype's range
+        (a Relu is ``(y_zero_point, 255)`` for uint8, ``(y_zero_point, 127)`` for int8).
 
     Examples
     --------
@@ -810,13 +862,21 @@ class QLinearMatMul(_ops.PackedMatMul):
     >>> mm(np.array([[208, 236, 0, 238], [3, 214, 255, 29]], np.uint8))
     array([[168, 115, 255],
            [  1,  66, 151]], dtype=uint8)
+
+    A fused Relu: the output codes stop at the zero point (118, the code of 0.0):
+
+    >>> relu = ops.QLinearMatMul(b, np.float32(0.00705), np.uint8(114), np.float32(0.0066), np.uint8(113),
+    ...                          np.float32(0.0107), np.uint8(118), y_clamp=(118, 255))
+    >>> relu(np.array([[208, 236, 0, 238], [3, 214, 255, 29]], np.uint8))
+    array([[168, 118, 255],
+           [118, 118, 151]], dtype=uint8)
     """
 
-    __slots__ = ("_a_scale", "_a_zero_point", "_b_scale", "_b_zero_point", "_multiplier", "_y_scale",
+    __slots__ = ("_a_scale", "_a_zero_point", "_b_scale", "_b_zero_point", "_multiplier", "_y_clamp", "_y_scale",
                  "_y_zero_point")
 
     def __init__(self, b: np.ndarray, b_scale: Any, b_zero_point: Any, a_scale: Any, a_zero_point: Any,
-                 y_scale: Any, y_zero_point: Any) -> None:
+                 y_scale: Any, y_zero_point: Any, *, y_clamp: Optional[Tuple[int, int]] = None) -> None:
         op = "QLinearMatMul"
         b = _data(b, "b", op, _INT8_TYPES)
         if b.ndim != 2:
@@ -828,10 +888,12 @@ class QLinearMatMul(_ops.PackedMatMul):
             raise TypeError(msg)
         za, zb, multiplier, zy, scales = _qlinear_matmul_params(op, None, b, a_scale, a_zero_point, b_scale,
                                                                 b_zero_point, y_scale, y_zero_point)
-        super().__init__(b, zb, za, multiplier, zy, op)
+        clamp = _y_clamp(y_clamp, op, zy.dtype)
+        super().__init__(b, zb, za, multiplier, zy, op, clamp)
         self._a_scale, self._b_scale, self._y_scale = scales
         self._a_zero_point, self._b_zero_point, self._y_zero_point = za, zb, zy
         self._multiplier = multiplier
+        self._y_clamp = clamp
 
     @property
     def b_shape(self) -> Tuple[int, int]:
@@ -853,13 +915,18 @@ class QLinearMatMul(_ops.PackedMatMul):
         """The float32 requantization multiplier(s) ``a_scale * b_scale / y_scale`` (a copy)."""
         return np.array(self._multiplier, copy=True)
 
+    @property
+    def y_clamp(self) -> Optional[Tuple[int, int]]:
+        """``(lo, hi)``, the clamp of the output codes, or None."""
+        return self._y_clamp
+
     def __repr__(self) -> str:
         k, n = self.b_shape
         return (f"QLinearMatMul(K={k}, N={n}, a={self.input_dtype} scale={_value_str(self._a_scale)} "
                 f"zero_point={_value_str(self._a_zero_point)}, b={self._b_dtype} "
                 f"scale={_value_str(self._b_scale)} zero_point={_value_str(self._b_zero_point)}, "
                 f"y={self.output_dtype} scale={_value_str(self._y_scale)} "
-                f"zero_point={_value_str(self._y_zero_point)}, isa={_ops.isa()!r})")
+                f"zero_point={_value_str(self._y_zero_point)}{_clamp_str(self._y_clamp)}, isa={_ops.isa()!r})")
 
 
 class QLinearConv(_ops.PackedConv):
@@ -892,6 +959,11 @@ class QLinearConv(_ops.PackedConv):
         ``(M,)``, ONNX's ``B``.
     strides, pads, dilations, group, auto_pad, kernel_shape, layout
         As :func:`conv_integer`.
+    y_clamp : (int, int), optional
+        ``(lo, hi)``: the output codes are clamped to ``[lo, hi]`` in the kernel's output stage (a
+        fused Relu or Clip), bit for bit ``np.clip(y, lo, hi)`` of the unclamped result but without
+        the extra passes over ``y``. ``lo <= hi`` within the output dtype's range (a Relu is
+        ``(y_zero_point, 255)`` for uint8, ``(y_zero_point, 127)`` for int8).
 
     Examples
     --------
@@ -902,16 +974,25 @@ class QLinearConv(_ops.PackedConv):
     >>> conv(np.array([[[[0, 64], [128, 255]]]], np.uint8))
     array([[[[  0,  64],
              [128, 255]]]], dtype=uint8)
+
+    Conv + Relu6 in one call: the codes of ``[0, 6]`` are ``[128, 152]``:
+
+    >>> relu6 = ops.QLinearConv(np.array([[[[2]]]], np.int8), 0.25, np.int8(0), 0.5, np.uint8(128),
+    ...                         0.25, np.uint8(128), y_clamp=(128, 152))
+    >>> relu6(np.array([[[[0, 64], [128, 255]]]], np.uint8))
+    array([[[[128, 128],
+             [128, 152]]]], dtype=uint8)
     """
 
-    __slots__ = ("_attrs", "_w_scale", "_w_zero_point", "_x_scale", "_x_zero_point", "_y_scale",
+    __slots__ = ("_attrs", "_w_scale", "_w_zero_point", "_x_scale", "_x_zero_point", "_y_clamp", "_y_scale",
                  "_y_zero_point")
 
     def __init__(self, w: np.ndarray, w_scale: Any, w_zero_point: Any, x_scale: Any, x_zero_point: Any,
                  y_scale: Any, y_zero_point: Any, bias: Optional[np.ndarray] = None, *,
                  strides: Optional[Sequence[int]] = None, pads: Optional[Sequence[int]] = None,
                  dilations: Optional[Sequence[int]] = None, group: int = 1, auto_pad: str = "NOTSET",
-                 kernel_shape: Optional[Sequence[int]] = None, layout: str = "NCHW") -> None:
+                 kernel_shape: Optional[Sequence[int]] = None, layout: str = "NCHW",
+                 y_clamp: Optional[Tuple[int, int]] = None) -> None:
         op = "QLinearConv"
         w = _data(w, "w", op, _INT8_TYPES)
         if x_zero_point is None or not isinstance(x_zero_point, (np.ndarray, np.generic)):
@@ -921,12 +1002,14 @@ class QLinearConv(_ops.PackedConv):
         attrs = _conv_attributes(op, w, auto_pad, dilations, group, kernel_shape, pads, strides, layout)
         multiplier, zy, scales = _qlinear_conv_params(op, w, x_scale, w_scale, y_scale, y_zero_point)
         zx, zw = _conv_zero_points(op, None, w, x_zero_point, w_zero_point)
+        clamp = _y_clamp(y_clamp, op, zy.dtype)
         super().__init__(w, zw, zx, bias, multiplier, zy, attrs["group"], attrs["strides"], attrs["dilations"],
-                         attrs["pads"], attrs["auto_pad"], attrs["layout"], op)
+                         attrs["pads"], attrs["auto_pad"], attrs["layout"], op, clamp)
         self._x_scale, self._w_scale, self._y_scale = scales
         self._x_zero_point = np.asarray(x_zero_point)
         self._w_zero_point = None if w_zero_point is None else np.asarray(w_zero_point)
         self._y_zero_point = zy
+        self._y_clamp = clamp
         self._attrs = attrs
 
     @property
@@ -945,6 +1028,11 @@ class QLinearConv(_ops.PackedConv):
         kh, kw = self._kernel
         return (self._out_channels, self._in_channels // self._group, kh, kw)
 
+    @property
+    def y_clamp(self) -> Optional[Tuple[int, int]]:
+        """``(lo, hi)``, the clamp of the output codes, or None."""
+        return self._y_clamp
+
     def __repr__(self) -> str:
         a = self._attrs
         pads = f"auto_pad={a['auto_pad']!r}" if a["auto_pad"] != "NOTSET" else f"pads={a['pads']}"
@@ -953,8 +1041,8 @@ class QLinearConv(_ops.PackedConv):
                 f"scale={_value_str(self._w_scale)} zero_point={_value_str(self._w_zero_point)}, "
                 f"x={self.input_dtype} scale={_value_str(self._x_scale)} "
                 f"zero_point={_value_str(self._x_zero_point)}, y={self.output_dtype} "
-                f"scale={_value_str(self._y_scale)} zero_point={_value_str(self._y_zero_point)}, "
-                f"strides={a['strides']}, {pads}, dilations={a['dilations']}, group={a['group']}, "
+                f"scale={_value_str(self._y_scale)} zero_point={_value_str(self._y_zero_point)}"
+                f"{_clamp_str(self._y_clamp)}, strides={a['strides']}, {pads}, dilations={a['dilations']}, group={a['group']}, "
                 f"layout={a['layout']!r}, isa={_ops.isa()!r})")
 
 

@@ -227,19 +227,25 @@ class release_gil_if_long {
 // ------------------------------------------------------------------------------------------
 // The output stage shared by the matmul and conv objects
 // ------------------------------------------------------------------------------------------
+/// The optional clamp of the output codes, (lo, hi).
+using y_clamp_arg = std::optional<std::pair<std::int64_t, std::int64_t>>;
+
 struct requant {
   bool enabled = false;
   std::vector<float> multiplier;  ///< 1 (per tensor) or one per output column/channel
   std::vector<std::int32_t> bias;  ///< empty or one per output channel
   std::int32_t zero_point = 0;
   q::dtype out = q::dtype::u8;
+  std::int32_t qmin = 0, qmax = 255;  ///< the output codes' clamp: the dtype's range or y_clamp
 
   elem out_elem() const { return enabled ? elem_of(out) : elem::s32; }
 
-  void setup(const py::object& multiplier_obj, const py::object& y_zero_point, const std::string& op,
-             py::ssize_t columns, const char* column_name) {
+  /// `y_clamp`: None, or (lo, hi) within the output dtype's range, lo <= hi (a fused Relu/Clip).
+  void setup(const py::object& multiplier_obj, const py::object& y_zero_point, const y_clamp_arg& y_clamp,
+             const std::string& op, py::ssize_t columns, const char* column_name) {
     if (is_none(multiplier_obj)) {
       if (!is_none(y_zero_point)) throw py::value_error(cat(op, ": y_zero_point given without a multiplier"));
+      if (y_clamp) throw py::value_error(cat(op, ": y_clamp given without a multiplier (int32 output)"));
       return;
     }
     enabled = true;
@@ -256,6 +262,17 @@ struct requant {
     out = qtype(z.type);
     zero_point = z.type == elem::u8 ? std::int32_t{*static_cast<const std::uint8_t*>(z.data())}
                                     : std::int32_t{*static_cast<const std::int8_t*>(z.data())};
+    qmin = qmin_of(out);
+    qmax = qmax_of(out);
+    if (y_clamp) {
+      const auto [lo, hi] = *y_clamp;
+      if (lo < qmin || hi > qmax || lo > hi) {
+        throw py::value_error(cat(op, ": y_clamp = (", lo, ", ", hi, ") must satisfy ", qmin, " <= lo <= hi <= ", qmax,
+                                  " (the range of the output dtype ", elem_name(elem_of(out)), ")"));
+      }
+      qmin = static_cast<std::int32_t>(lo);
+      qmax = static_cast<std::int32_t>(hi);
+    }
   }
 
   q::output_stage stage() const {
@@ -269,8 +286,8 @@ struct requant {
     st.multiplier = multiplier.data();
     st.multiplier_stride = multiplier.size() > 1 ? 1 : 0;
     st.zero_point = zero_point;
-    st.qmin = qmin_of(out);
-    st.qmax = qmax_of(out);
+    st.qmin = qmin;
+    st.qmax = qmax;
     st.out_type = out;
     return st;
   }
@@ -287,7 +304,8 @@ py::object dtype_or_none(bool has, elem t) {
 class PackedMatMul {
  public:
   PackedMatMul(py::handle b, const py::object& b_zero_point, const py::object& a_zero_point,
-               const py::object& multiplier, const py::object& y_zero_point, std::string op)
+               const py::object& multiplier, const py::object& y_zero_point, std::string op,
+               const y_clamp_arg& y_clamp)
       : op_(std::move(op)) {
     const arg B = take(b, op_, "b", kInt8);
     if (B.arr.ndim() != 2 && B.arr.ndim() != 3) {
@@ -310,7 +328,7 @@ class PackedMatMul {
       a_type_ = za.type;
       za_ = za.values;
     }
-    out_.setup(multiplier, y_zero_point, op_, n_, "N, one per column of b");
+    out_.setup(multiplier, y_zero_point, y_clamp, op_, n_, "N, one per column of b");
     const std::ptrdiff_t per_batch = std::ptrdiff_t{k_} * n_;
     const auto* base = static_cast<const std::uint8_t*>(B.data());
     packed_.reserve(static_cast<std::size_t>(batches));
@@ -470,7 +488,7 @@ class PackedConv {
   PackedConv(py::handle w, const py::object& w_zero_point, const py::object& x_zero_point, const py::object& bias,
              const py::object& multiplier, const py::object& y_zero_point, int group, std::vector<std::int64_t> strides,
              std::vector<std::int64_t> dilations, std::vector<std::int64_t> pads, const std::string& auto_pad_name,
-             const std::string& layout_name, std::string op)
+             const std::string& layout_name, std::string op, const y_clamp_arg& y_clamp)
       : op_(std::move(op)) {
     const arg W = take(w, op_, "w", kInt8);
     if (W.arr.ndim() != 4) {
@@ -554,7 +572,7 @@ class PackedConv {
       const auto* p = static_cast<const std::int32_t*>(B.data());
       out_.bias.assign(p, p + oc);
     }
-    out_.setup(multiplier, y_zero_point, op_, oc, "M, one per output channel");
+    out_.setup(multiplier, y_zero_point, y_clamp, op_, oc, "M, one per output channel");
     per_channel_ = per_channel_ || out_.multiplier.size() > 1;
 
     q::conv_shape s;
@@ -873,9 +891,9 @@ void fixedq_register_ops(py::module_& core) {
 
   py::class_<PackedMatMul>(m, "PackedMatMul", "B (K x N, or a batch of them) packed for the int8 GEMM.")
       .def(py::init<py::handle, const py::object&, const py::object&, const py::object&, const py::object&,
-                    std::string>(),
+                    std::string, const y_clamp_arg&>(),
            py::arg("b"), py::arg("b_zero_point"), py::arg("a_zero_point"), py::arg("multiplier"),
-           py::arg("y_zero_point"), py::arg("op"))
+           py::arg("y_zero_point"), py::arg("op"), py::arg("y_clamp") = py::none())
       .def("__call__", &PackedMatMul::call, py::arg("a"), R"doc(
 Return the product of ``a`` (..., K) and the packed ``b``: (..., N), requantized when the
 object was made with a multiplier, else int32.
@@ -892,10 +910,11 @@ object was made with a multiplier, else int32.
   py::class_<PackedConv>(m, "PackedConv", "2-D convolution weights packed for the int8 kernels.")
       .def(py::init<py::handle, const py::object&, const py::object&, const py::object&, const py::object&,
                     const py::object&, int, std::vector<std::int64_t>, std::vector<std::int64_t>,
-                    std::vector<std::int64_t>, const std::string&, const std::string&, std::string>(),
+                    std::vector<std::int64_t>, const std::string&, const std::string&, std::string,
+                    const y_clamp_arg&>(),
            py::arg("w"), py::arg("w_zero_point"), py::arg("x_zero_point"), py::arg("bias"), py::arg("multiplier"),
            py::arg("y_zero_point"), py::arg("group"), py::arg("strides"), py::arg("dilations"), py::arg("pads"),
-           py::arg("auto_pad"), py::arg("layout"), py::arg("op"))
+           py::arg("auto_pad"), py::arg("layout"), py::arg("op"), py::arg("y_clamp") = py::none())
       .def("__call__", &PackedConv::call, py::arg("x"), R"doc(
 Return the convolution of ``x`` (N, C, H, W) or (N, H, W, C) with the packed weights:
 (N, M, OH, OW) or (N, OH, OW, M), requantized when the object was made with a multiplier,

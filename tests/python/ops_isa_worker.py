@@ -9,7 +9,8 @@ The cases (``cases(seed)``) are built here and by the parent from the same seed:
 int64 reference of ops_reference.py. They cover the shapes where vector code has edges: M around
 the micro-kernels' rows (3, 4, 8), N around one and two 16-column panels, K around the 4-byte
 groups and the vector widths, 1x1 (direct), im2col, grouped and depthwise convolutions in both
-layouts, and element counts that are not multiples of any vector width; each with 1 and 2 threads.
+layouts, clamped outputs (``y_clamp``, against the reference clipped), and element counts that
+are not multiples of any vector width; each with 1 and 2 threads.
 """
 
 from __future__ import annotations
@@ -40,6 +41,15 @@ def _scale(rng, size=None):
     return np.asarray(np.ldexp(rng.uniform(0.5, 1, size=size), rng.integers(-10, -3, size=size))).astype(np.float32)
 
 
+def _clamp(rng, zy):
+    """A fused Relu (zero point to the top) or a window around the zero point (Clip)."""
+    lo, hi = ref.QRANGE[np.asarray(zy).dtype]
+    z = int(zy)
+    if rng.integers(0, 2):
+        return (z, hi)
+    return (max(lo, z - int(rng.integers(0, 40))), min(hi, z + int(rng.integers(0, 40))))
+
+
 def cases(seed: int) -> list:
     rng = np.random.default_rng(seed)
     out = []
@@ -61,6 +71,12 @@ def cases(seed: int) -> list:
                         b, sb, zb, sa, za1, sy, zy)(a),
                     lambda a=a, b=b, sa=sa, za1=za1, sb=sb, zb=zb, sy=sy, zy=zy: ref.qlinear_matmul(
                         a, sa, za1, b, sb, zb, sy, zy)))
+        clamp = _clamp(rng, zy)
+        out.append((f"qlinear_matmul {m}x{n}x{k} {at}x{bt} y_clamp={clamp}",
+                    lambda o, a=a, b=b, sa=sa, za1=za1, sb=sb, zb=zb, sy=sy, zy=zy, c=clamp: o.QLinearMatMul(
+                        b, sb, zb, sa, za1, sy, zy, y_clamp=c)(a),
+                    lambda a=a, b=b, sa=sa, za1=za1, sb=sb, zb=zb, sy=sy, zy=zy, c=clamp: np.clip(
+                        ref.qlinear_matmul(a, sa, za1, b, sb, zb, sy, zy), *c)))
     # Convolutions: direct 1x1, im2col, grouped, depthwise (with a channel multiplier).
     convs = [((1, 16, 5, 7), (24, 16, 1, 1), {}),
              ((2, 3, 9, 8), (5, 3, 3, 3), {"pads": (1, 1, 1, 1), "strides": (2, 1)}),
@@ -91,6 +107,12 @@ def cases(seed: int) -> list:
                             w, a[2], a[3], a[0], a[1], a[4], a[5], a[6], **api)(x),
                         lambda x=x, w=w, a=(sx, zx, sw, zw, sy, zy, bias), full=full: ref.qlinear_conv(
                             x, a[0], a[1], w, a[2], a[3], a[4], a[5], a[6], **full)))
+            clamp = _clamp(rng, zy)
+            out.append((f"qlinear_conv {xs} {ws} {attrs} {layout} y_clamp={clamp}",
+                        lambda o, x=x, w=w, a=(sx, zx, sw, zw, sy, zy, bias), api=api, c=clamp: o.QLinearConv(
+                            w, a[2], a[3], a[0], a[1], a[4], a[5], a[6], **api, y_clamp=c)(x),
+                        lambda x=x, w=w, a=(sx, zx, sw, zw, sy, zy, bias), full=full, c=clamp: np.clip(
+                            ref.qlinear_conv(x, a[0], a[1], w, a[2], a[3], a[4], a[5], a[6], **full), *c)))
     # Element-wise and dot: lengths off every vector width.
     for n in (1, 15, 17, 63, 65, 1037):
         x = np.ldexp(rng.uniform(-1, 1, n), rng.integers(-4, 10, n)).astype(np.float32)

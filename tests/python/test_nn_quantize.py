@@ -113,6 +113,35 @@ def test_int8_sequential_with_pooling_and_clip() -> None:
     np.testing.assert_allclose(q(x), model(x), atol=0.03)
 
 
+@pytest.mark.parametrize("scheme", ["affine", "symmetric"])
+def test_int8_fused_activation_is_the_ops_clamp(tmp_path, scheme) -> None:  # type: ignore[no-untyped-def]
+    """A Relu/Clip after Conv/Gemm runs as the op's ``y_clamp`` (no NumPy pass over the output);
+    a saved and loaded model builds the same ops."""
+    from fixedq.nn._quantize import QLinearStep
+
+    rng = np.random.default_rng(5)
+    model = nn.Sequential(nn.Conv2d(rng.normal(size=(6, 2, 3, 3)) * 0.3, rng.normal(size=6) * 0.1, padding=1),
+                          nn.ReLU6(), nn.Conv2d(rng.normal(size=(4, 6, 3, 3)) * 0.3), nn.ReLU(), nn.Flatten(),
+                          nn.Linear(rng.normal(size=(3, 144)) * 0.1), nn.ReLU())
+    x = rng.uniform(-1, 2, size=(32, 2, 8, 8)).astype(np.float32)
+    q = fixedq.quantize(model, x, fixedq.QuantConfig(scheme))
+    steps = [s for s in q._steps if isinstance(s, QLinearStep)]
+    assert len(steps) == 3 and all(s.act is not None for s in steps)
+    assert steps[0].clamp_hi is not None  # ReLU6's top
+    for s in steps:
+        info = np.iinfo(np.asarray(s.yq.zero_point).dtype)
+        lo = info.min if s.clamp_lo is None else int(s.clamp_lo)
+        hi = info.max if s.clamp_hi is None else int(s.clamp_hi)
+        want = None if s.clamp_lo is None and s.clamp_hi is None else (lo, hi)
+        assert s.conv.y_clamp == want, (s.node.name, s.conv)
+    path = tmp_path / "m.fxq"
+    q.save(path)
+    loaded = fixedq.load(path)
+    assert [repr(s.conv) for s in loaded._steps if isinstance(s, QLinearStep)] == [repr(s.conv) for s in steps]
+    assert np.array_equal(loaded(x), q(x))
+    np.testing.assert_allclose(q(x), model(x), atol=0.1)
+
+
 def test_config_errors(embedded) -> None:  # type: ignore[no-untyped-def]
     model, data, _ = embedded
     with pytest.raises(ValueError, match="scheme must be one of"):

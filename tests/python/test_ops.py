@@ -249,18 +249,23 @@ def test_matmul_integer_zero_point_shapes(rng: np.random.Generator) -> None:
     assert_same(ops.matmul_integer(a, b, 7, -3), ref.matmul_integer(a, b, 7, -3), "int zero points")
 
 
+def qlinear_matmul_case(rng: np.random.Generator, m, n, k, at, bt, yt, per_column, fill):
+    """Random ``(a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale, y_zero_point)``."""
+    a, b = data(rng, (m, k), at, fill), data(rng, (k, n), bt, fill)
+    sa, sy = scales(rng), scales(rng)
+    sb = scales(rng, n) if per_column else scales(rng)
+    za = zero_point(rng, at)
+    zb = zero_point(rng, bt, n) if per_column else zero_point(rng, bt)
+    return a, sa, za, b, sb, zb, sy, zero_point(rng, yt)
+
+
 @pytest.mark.parametrize(("at", "bt"), DTYPE_PAIRS, ids=lambda p: str(p))
 @pytest.mark.parametrize("yt", INT8_TYPES, ids=str)
 @pytest.mark.parametrize("per_column", [False, True], ids=["per-tensor", "per-column"])
 def test_qlinear_matmul_battery(rng: np.random.Generator, at, bt, yt, per_column) -> None:
     for i, (m, n, k) in enumerate(SHAPES[::3]):
         fill = FILLS[i % len(FILLS)]
-        a, b = data(rng, (m, k), at, fill), data(rng, (k, n), bt, fill)
-        sa, sy = scales(rng), scales(rng)
-        sb = scales(rng, n) if per_column else scales(rng)
-        za = zero_point(rng, at)
-        zb = zero_point(rng, bt, n) if per_column else zero_point(rng, bt)
-        zy = zero_point(rng, yt)
+        a, sa, za, b, sb, zb, sy, zy = qlinear_matmul_case(rng, m, n, k, at, bt, yt, per_column, fill)
         got = ops.qlinear_matmul(a, sa, za, b, sb, zb, sy, zy)
         want = ref.qlinear_matmul(a, sa, za, b, sb, zb, sy, zy)
         what = f"qlinear_matmul M={m} N={n} K={k} {at}x{bt}->{yt} fill={fill}"
@@ -393,23 +398,29 @@ def test_conv_integer_battery(rng: np.random.Generator, layout, xt, wt) -> None:
         assert_same(got, want, f"conv_integer {name} {layout} {xt}x{wt} fill={fill}")
 
 
+def qlinear_conv_case(rng: np.random.Generator, case, layout, xt, wt, yt, per_channel, fill, with_bias):
+    """Random ``(x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, y_zero_point, B)``."""
+    x, w = conv_inputs(rng, case, xt, wt, fill)
+    if layout == "NHWC":
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+    m = case["w"][0]
+    sx, sy = scales(rng), scales(rng)
+    sw = scales(rng, m) if per_channel else scales(rng)
+    zx = zero_point(rng, xt)
+    zw = zero_point(rng, wt, m) if per_channel else zero_point(rng, wt)
+    zy = zero_point(rng, yt)
+    bias = rng.integers(-(2**20), 2**20, size=m).astype(np.int32) if with_bias else None
+    return x, sx, zx, w, sw, zw, sy, zy, bias
+
+
 @pytest.mark.parametrize("layout", ["NCHW", "NHWC"])
 @pytest.mark.parametrize(("xt", "wt"), DTYPE_PAIRS, ids=lambda p: str(p))
 def test_qlinear_conv_battery(rng: np.random.Generator, layout, xt, wt) -> None:
     for i, (name, case) in enumerate(CONV_CASES.items()):
         fill = FILLS[i % len(FILLS)]
-        x, w = conv_inputs(rng, case, xt, wt, fill)
-        if layout == "NHWC":
-            x = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
-        m = case["w"][0]
-        per_channel = i % 2 == 1
-        sx, sy = scales(rng), scales(rng)
-        sw = scales(rng, m) if per_channel else scales(rng)
-        zx = zero_point(rng, xt)
-        zw = zero_point(rng, wt, m) if per_channel else zero_point(rng, wt)
         yt = INT8_TYPES[i % 2]
-        zy = zero_point(rng, yt)
-        bias = rng.integers(-(2**20), 2**20, size=m).astype(np.int32) if i % 3 else None
+        x, sx, zx, w, sw, zw, sy, zy, bias = qlinear_conv_case(rng, case, layout, xt, wt, yt, i % 2 == 1, fill,
+                                                               i % 3 != 0)
         attrs = api_attrs(case, layout)
         got = ops.qlinear_conv(x, sx, zx, w, sw, zw, sy, zy, bias, **attrs)
         want = ref.qlinear_conv(x, sx, zx, w, sw, zw, sy, zy, bias, **conv_attrs(case, layout))
@@ -463,6 +474,87 @@ def test_qlinear_conv_prepacked_follows_the_input_geometry(rng: np.random.Genera
     assert text.startswith("QLinearConv(w=int8[5, 3, 3, 3] scale=[5 values] zero_point=0, x=uint8"), text
     assert "auto_pad='SAME_UPPER'" in text and conv.weight_shape == (5, 3, 3, 3)
     assert conv.input_dtype == U8 and conv.output_dtype == U8
+
+
+# ------------------------------------------------------------------------------------------
+# y_clamp: the fused Relu/Clip of the output stage is the NumPy post-pass, bit for bit
+# ------------------------------------------------------------------------------------------
+def clamps(rng: np.random.Generator, yt, zy) -> list:
+    """(lo, hi) pairs for output dtype ``yt``: Relu, Relu6-like, a random window, a single code,
+    the whole range, and the two ends alone."""
+    qmin, qmax = ref.QRANGE[np.dtype(yt)]
+    z = int(zy)
+    lo, hi = sorted(int(v) for v in rng.integers(qmin, qmax, size=2, endpoint=True))
+    one = int(rng.integers(qmin, qmax, endpoint=True))
+    return [(z, qmax), (z, min(qmax, z + 24)), (lo, hi), (one, one), (qmin, qmax), (qmin, qmin), (qmax, qmax)]
+
+
+def post_pass(y: np.ndarray, clamp) -> np.ndarray:
+    """What fixedq.nn did before y_clamp: np.maximum / np.minimum on the output codes."""
+    y = y.copy()
+    np.maximum(y, y.dtype.type(clamp[0]), out=y)
+    np.minimum(y, y.dtype.type(clamp[1]), out=y)
+    return y
+
+
+@pytest.mark.parametrize("yt", INT8_TYPES, ids=str)
+@pytest.mark.parametrize("per_column", [False, True], ids=["per-tensor", "per-column"])
+def test_qlinear_matmul_y_clamp_is_the_numpy_post_pass(rng: np.random.Generator, yt, per_column) -> None:
+    for i, (m, n, k) in enumerate(SHAPES[::4]):
+        at, bt = DTYPE_PAIRS[i % len(DTYPE_PAIRS)]
+        fill = FILLS[i % len(FILLS)]
+        a, sa, za, b, sb, zb, sy, zy = qlinear_matmul_case(rng, m, n, k, at, bt, yt, per_column, fill)
+        plain = ops.qlinear_matmul(a, sa, za, b, sb, zb, sy, zy)
+        for clamp in clamps(rng, yt, zy):
+            want = post_pass(plain, clamp)
+            what = f"M={m} N={n} K={k} {at}x{bt}->{yt} fill={fill} y_clamp={clamp}"
+            assert_same(ops.qlinear_matmul(a, sa, za, b, sb, zb, sy, zy, y_clamp=clamp), want, "qlinear_matmul " + what)
+            mm = ops.QLinearMatMul(b, sb, zb, sa, za, sy, zy, y_clamp=clamp)
+            assert_same(mm(a), want, "QLinearMatMul " + what)
+            assert mm.y_clamp == clamp
+    # A batch of b (the batched GEMM path) and a 1-D a.
+    a, b = data(rng, (2, 5, 9), U8), data(rng, (2, 9, 7), S8)
+    args = (np.float32(0.02), np.uint8(100), b, np.float32(0.01), np.int8(-3), np.float32(0.05), yt.type(0))
+    for clamp in clamps(rng, yt, 0):
+        assert_same(ops.qlinear_matmul(a, *args, y_clamp=clamp), post_pass(ops.qlinear_matmul(a, *args), clamp),
+                    f"batched qlinear_matmul y_clamp={clamp}")
+        assert_same(ops.qlinear_matmul(a[0, 0], *args, y_clamp=clamp),
+                    post_pass(ops.qlinear_matmul(a[0, 0], *args), clamp), f"1-D a y_clamp={clamp}")
+
+
+@pytest.mark.parametrize("layout", ["NCHW", "NHWC"])
+@pytest.mark.parametrize("yt", INT8_TYPES, ids=str)
+@pytest.mark.parametrize("per_channel", [False, True], ids=["per-tensor", "per-channel"])
+def test_qlinear_conv_y_clamp_is_the_numpy_post_pass(rng: np.random.Generator, layout, yt, per_channel) -> None:
+    """Every case of the conv battery (direct 1x1, im2col, grouped, depthwise, ...)."""
+    for i, (name, case) in enumerate(CONV_CASES.items()):
+        xt, wt = DTYPE_PAIRS[i % len(DTYPE_PAIRS)]
+        fill = FILLS[i % len(FILLS)]
+        x, sx, zx, w, sw, zw, sy, zy, bias = qlinear_conv_case(rng, case, layout, xt, wt, yt, per_channel, fill,
+                                                               i % 3 != 0)
+        attrs = api_attrs(case, layout)
+        plain = ops.qlinear_conv(x, sx, zx, w, sw, zw, sy, zy, bias, **attrs)
+        for clamp in clamps(rng, yt, zy)[:5]:
+            want = post_pass(plain, clamp)
+            what = f"{name} {layout} {xt}x{wt}->{yt} fill={fill} y_clamp={clamp}"
+            assert_same(ops.qlinear_conv(x, sx, zx, w, sw, zw, sy, zy, bias, **attrs, y_clamp=clamp), want,
+                        "qlinear_conv " + what)
+            conv = ops.QLinearConv(w, sw, zw, sx, zx, sy, zy, bias, **attrs, y_clamp=clamp)
+            assert_same(conv(x), want, "QLinearConv " + what)
+
+
+def test_y_clamp_in_repr_and_properties(rng: np.random.Generator) -> None:
+    b = data(rng, (6, 5), S8)
+    mm = ops.QLinearMatMul(b, 0.1, np.int8(0), 0.02, np.uint8(7), 0.03, np.int8(-1), y_clamp=(-1, 127))
+    assert "zero_point=-1 clamp=[-1, 127], isa=" in repr(mm), repr(mm)
+    assert mm.y_clamp == (-1, 127)
+    plain = ops.QLinearMatMul(b, 0.1, np.int8(0), 0.02, np.uint8(7), 0.03, np.int8(-1))
+    assert "clamp" not in repr(plain) and plain.y_clamp is None
+    w = data(rng, (5, 3, 3, 3), S8)
+    conv = ops.QLinearConv(w, 0.1, np.int8(0), 0.05, np.uint8(120), 0.2, np.uint8(128), y_clamp=(np.uint8(128), 152))
+    assert "zero_point=128 clamp=[128, 152], strides=" in repr(conv), repr(conv)
+    assert conv.y_clamp == (128, 152) and all(type(v) is int for v in conv.y_clamp)
+    assert "clamp" not in repr(ops.QLinearConv(w, 0.1, np.int8(0), 0.05, np.uint8(120), 0.2, np.uint8(128)))
 
 
 # ------------------------------------------------------------------------------------------
@@ -704,6 +796,34 @@ ERRORS = [
      r"QLinearConv: x must have dtype int8"),
     (lambda: ops.QLinearConv(W4, 0.1, np.int8(0), 0.1, np.uint8(0), 0.1, np.uint8(0), layout="NHWC")(X4), ValueError,
      r"x has 5 channels \(shape \(1, 3, 5, 5\), layout NHWC\)"),
+    (lambda: ops.qlinear_matmul(A8, 0.1, np.uint8(0), B8, 0.1, np.int8(0), 0.1, np.uint8(0), y_clamp=(0, 256)),
+     ValueError, r"qlinear_matmul: y_clamp = \(0, 256\) must satisfy 0 <= lo <= hi <= 255 \(the range of the output "
+     r"dtype uint8\)"),
+    (lambda: ops.qlinear_matmul(A8, 0.1, np.uint8(0), B8, 0.1, np.int8(0), 0.1, np.int8(0), y_clamp=(-129, 0)),
+     ValueError, r"y_clamp = \(-129, 0\) must satisfy -128 <= lo <= hi <= 127 \(the range of the output dtype int8"),
+    (lambda: ops.QLinearMatMul(B8, 0.1, np.int8(0), 0.1, np.uint8(0), 0.1, np.uint8(0), y_clamp=(200, 100)),
+     ValueError, r"QLinearMatMul: y_clamp = \(200, 100\) must satisfy 0 <= lo <= hi <= 255"),
+    (lambda: ops.QLinearMatMul(B8, 0.1, np.int8(0), 0.1, np.uint8(0), 0.1, np.uint8(0), y_clamp=(0.0, 6.0)),
+     TypeError, r"QLinearMatMul: y_clamp must be None or a pair of ints \(lo, hi\), got \(0.0, 6.0\)"),
+    (lambda: ops.QLinearMatMul(B8, 0.1, np.int8(0), 0.1, np.uint8(0), 0.1, np.uint8(0), y_clamp=128), TypeError,
+     r"y_clamp must be None or a pair of ints \(lo, hi\), got 128"),
+    (lambda: ops.QLinearMatMul(B8, 0.1, np.int8(0), 0.1, np.uint8(0), 0.1, np.uint8(0), y_clamp=(1, 2, 3)),
+     TypeError, r"y_clamp must be None or a pair of ints"),
+    (lambda: ops.QLinearMatMul(B8, 0.1, np.int8(0), 0.1, np.uint8(0), 0.1, np.uint8(0), y_clamp=(False, True)),
+     TypeError, r"y_clamp must be None or a pair of ints"),
+    (lambda: ops.QLinearMatMul(B8, 0.1, np.int8(0), 0.1, np.uint8(0), 0.1, np.uint8(0), y_clamp="ab"),
+     TypeError, r"y_clamp must be None or a pair of ints"),
+    (lambda: ops.qlinear_conv(X4, 0.1, np.uint8(0), W4, 0.1, np.int8(0), 0.1, np.int8(0), y_clamp=(5, 4)),
+     ValueError, r"qlinear_conv: y_clamp = \(5, 4\) must satisfy -128 <= lo <= hi <= 127"),
+    (lambda: ops.QLinearConv(W4, 0.1, np.int8(0), 0.1, np.uint8(0), 0.1, np.uint8(0), y_clamp=(-1, 255)),
+     ValueError, r"QLinearConv: y_clamp = \(-1, 255\) must satisfy 0 <= lo <= hi <= 255"),
+    (lambda: ops.QLinearConv(W4, 0.1, np.int8(0), 0.1, np.uint8(0), 0.1, np.uint8(0), y_clamp=[None, 3]),
+     TypeError, r"QLinearConv: y_clamp must be None or a pair of ints"),
+    # The C++ layer checks again (memory safety does not depend on it, but the codes would wrap).
+    (lambda: fixedq._core.ops.PackedMatMul(B8, None, None, np.ones(1, np.float32), np.zeros((), np.uint8), "raw",
+                                            (0, 300)), ValueError, r"raw: y_clamp = \(0, 300\) must satisfy"),
+    (lambda: fixedq._core.ops.PackedMatMul(B8, None, None, None, None, "raw", (0, 3)), ValueError,
+     r"raw: y_clamp given without a multiplier"),
     (lambda: ops.dot(np.zeros(3, np.uint8), np.zeros(3, np.uint8)), TypeError, r"uint8 x uint8 is not supported"),
     (lambda: ops.dot(np.zeros(3, np.int8), np.zeros(4, np.int8)), ValueError, r"same length, got 3 and 4"),
     (lambda: ops.dot(np.zeros((3, 1), np.int8), np.zeros(3, np.int8)), ValueError, r"a and b must be 1-D"),

@@ -672,8 +672,9 @@ class Int8Step:
 
 class QLinearStep(Int8Step):
     """Conv or Gemm/MatMul on ``fixedq.ops.QLinearConv`` (Gemm as a 1x1 conv on ``(N, K, 1, 1)``),
-    with a fused Relu/Clip as a clamp ``[clamp_lo, clamp_hi]`` on the output codes. The input is
-    quantized first when it arrives in float (``quantize_input``)."""
+    with a fused Relu/Clip as a clamp ``[clamp_lo, clamp_hi]`` on the output codes (None: the
+    dtype's end), applied by the kernel's output stage (``y_clamp``). The input is quantized first
+    when it arrives in float (``quantize_input``)."""
 
     def __init__(self, model: Model, n: Node, qt: QTensor, xq: QParams, yq: QParams, quantize_input: bool,
                  act: Optional[Node]) -> None:
@@ -689,11 +690,6 @@ class QLinearStep(Int8Step):
             acc_scale = float(xq.scale) * self.w_scale.astype(np.float64)
             self.bias = np.clip(np.rint(b / acc_scale), -2**31, 2**31 - 1).astype(np.int32)
         self.is_conv = n.op == "Conv"
-        a = n.attrs if self.is_conv else {}
-        self.conv = ops.QLinearConv(qt.codes, self.w_scale, self.w_zp, xq.scale, xq.zero_point, yq.scale,
-                                    yq.zero_point, self.bias, strides=a.get("strides"), pads=a.get("pads"),
-                                    dilations=a.get("dilations"), group=int(a.get("group", 1)),
-                                    auto_pad=a.get("auto_pad", "NOTSET"))
         clamp_lo: Optional[int] = None
         clamp_hi: Optional[int] = None
         if act is not None:
@@ -704,24 +700,30 @@ class QLinearStep(Int8Step):
                 clamp_lo = None if lo is None else yq.code(float(lo))
                 clamp_hi = None if hi is None else yq.code(float(hi))
         dtype = np.asarray(yq.zero_point).dtype
-        if clamp_lo is not None and clamp_lo == np.iinfo(dtype).min:
+        info = np.iinfo(dtype)
+        if clamp_lo is not None and clamp_lo == info.min:
             clamp_lo = None
         self.clamp_lo = None if clamp_lo is None else dtype.type(clamp_lo)
         self.clamp_hi = None if clamp_hi is None else dtype.type(clamp_hi)
+        y_clamp = None
+        if clamp_lo is not None or clamp_hi is not None:
+            hi = info.max if clamp_hi is None else clamp_hi
+            lo = info.min if clamp_lo is None else min(clamp_lo, hi)  # Clip with min > max: all max
+            y_clamp = (lo, hi)
+        a = n.attrs if self.is_conv else {}
+        self.conv = ops.QLinearConv(qt.codes, self.w_scale, self.w_zp, xq.scale, xq.zero_point, yq.scale,
+                                    yq.zero_point, self.bias, strides=a.get("strides"), pads=a.get("pads"),
+                                    dilations=a.get("dilations"), group=int(a.get("group", 1)),
+                                    auto_pad=a.get("auto_pad", "NOTSET"), y_clamp=y_clamp)
 
     def __call__(self, env: Dict[str, Any]) -> None:
         x = env[self.src]
         if self.quantize_input or x.dtype.kind == "f":
             x = self.xq.quantize(x)
         if self.is_conv:
-            y = self.conv(x)
+            env[self.dst] = self.conv(x)
         else:
-            y = self.conv(x.reshape(x.shape[0], -1, 1, 1)).reshape(x.shape[0], -1)
-        if self.clamp_lo is not None:
-            np.maximum(y, self.clamp_lo, out=y)
-        if self.clamp_hi is not None:
-            np.minimum(y, self.clamp_hi, out=y)
-        env[self.dst] = y
+            env[self.dst] = self.conv(x.reshape(x.shape[0], -1, 1, 1)).reshape(x.shape[0], -1)
 
 
 class CodeStep(Int8Step):
