@@ -33,6 +33,7 @@ namespace {
 // bytes per kernel row for 21 and still runs 1.3x faster than with im2col (the AVX2 kernels,
 // compute-bound, ran it 10 % slower).
 #define FIXEDQ_INT8_CONV_ROWS_PADDED true
+#define FIXEDQ_INT8_DIRECT_OUT 1  // run_segments can store corrected s32 results itself (impl.inc)
 constexpr int kMR = 12;
 constexpr int kNP = 2;
 
@@ -95,6 +96,24 @@ constexpr int kNP = 2;
   ".endif\n\t"                                                    \
   ".endif\n\t"
 
+// M(r, c0, c1) for the 12 rows and their accumulator pairs.
+#define FIXEDQ_VNNI_EACH_ROW(M)                                                                          \
+  M(0, 0, 1) M(1, 2, 3) M(2, 4, 5) M(3, 6, 7) M(4, 8, 9) M(5, 10, 11) M(6, 12, 13) M(7, 14, 15) M(8, 16, 17) \
+  M(9, 18, 19) M(10, 20, 21) M(11, 22, 23)
+
+// Row r's corrected results to memory: accumulator pair r plus the column terms (zmm27,
+// zmm28), stored at p0, which then moves on by lda (here the output's row stride in bytes).
+#define FIXEDQ_VNNI_OUT(r, c0, c1)                                \
+  ".if " #r " < %c[rows]\n\t"                                     \
+  "vpaddd %%zmm27, %%zmm" #c0 ", %%zmm" #c0 "\n\t"                 \
+  "vmovdqu32 %%zmm" #c0 ", (%[p0])\n\t"                           \
+  ".if %c[np] > 1\n\t"                                            \
+  "vpaddd %%zmm28, %%zmm" #c1 ", %%zmm" #c1 "\n\t"                 \
+  "vmovdqu32 %%zmm" #c1 ", 64(%[p0])\n\t"                         \
+  ".endif\n\t"                                                    \
+  "add %[lda], %[p0]\n\t"                                         \
+  ".endif\n\t"
+
 struct kernel {
   static constexpr int max_rows = kMR;
   static constexpr int max_panels = kNP;
@@ -109,9 +128,14 @@ struct kernel {
   /// The same over `segs` segments of k bytes of each row, segment s of row r at
   /// a + r lda + s seg_stride, against consecutive k / 4 groups of the panels each: the
   /// implicit-GEMM convolution (one segment per kernel row; k % 4 == 0 when segs > 1).
+  ///
+  /// With `out`: the tile's corrected s32 results (MatMulInteger) are stored there instead,
+  /// row r at out + r ldc_bytes: sums + cterm (NP * 16 column terms), all NP * 16 columns.
   template <bool ASigned, int Rows, int NP>
   static void run_segments(const std::uint8_t* a, std::ptrdiff_t lda, int k, int segs, std::ptrdiff_t seg_stride,
-                           const std::int8_t* panel, std::ptrdiff_t panel_bytes, std::int32_t* acc) {
+                           const std::int8_t* panel, std::ptrdiff_t panel_bytes, std::int32_t* acc,
+                           std::int32_t* out = nullptr, std::ptrdiff_t ldc_bytes = 0,
+                           const std::uint32_t* cterm = nullptr) {
     // The last, partial k group (k % 4 != 0) goes through the same code: its words, zero
     // padded (padded B rows are zero, so the padding of A is free), one row after another.
     alignas(16) std::uint32_t tail[kMR] = {};
@@ -189,19 +213,29 @@ struct kernel {
         "mov $12, %[lda3]\n\t"
         FIXEDQ_VNNI_STEP("", "")
         "3:\n\t"
-        FIXEDQ_VNNI_STORE(0, 0, 1) FIXEDQ_VNNI_STORE(1, 2, 3) FIXEDQ_VNNI_STORE(2, 4, 5)
-        FIXEDQ_VNNI_STORE(3, 6, 7) FIXEDQ_VNNI_STORE(4, 8, 9) FIXEDQ_VNNI_STORE(5, 10, 11)
-        FIXEDQ_VNNI_STORE(6, 12, 13) FIXEDQ_VNNI_STORE(7, 14, 15) FIXEDQ_VNNI_STORE(8, 16, 17)
-        FIXEDQ_VNNI_STORE(9, 18, 19) FIXEDQ_VNNI_STORE(10, 20, 21) FIXEDQ_VNNI_STORE(11, 22, 23)
+        "cmpq $0, %[out]\n\t"
+        "je 7f\n\t"
+        "mov %[out], %[p0]\n\t"
+        "mov %[ldc], %[lda]\n\t"
+        "mov %[cterm], %[p4]\n\t"
+        "vmovdqu32 (%[p4]), %%zmm27\n\t"
+        ".if %c[np] > 1\n\t"
+        "vmovdqu32 64(%[p4]), %%zmm28\n\t"
+        ".endif\n\t"
+        FIXEDQ_VNNI_EACH_ROW(FIXEDQ_VNNI_OUT)
+        "jmp 8f\n\t"
+        "7:\n\t"
+        FIXEDQ_VNNI_EACH_ROW(FIXEDQ_VNNI_STORE)
+        "8:\n\t"
         // Eleven registers (the rest in memory): a frame pointer (sanitizer builds) must fit.
         : [p0] "+r"(p0), [p4] "+r"(p4), [p8] "+r"(p8), [b] "+r"(b), [groups4] "+r"(groups4),
           [groups1] "+r"(groups1), [lda] "+r"(lda_), [lda3] "+r"(lda3), [segs] "+r"(segs_)
         : [pb] "r"(panel_bytes), [acc] "r"(acc), [tailp] "m"(tailp), [g4n] "m"(g4n), [g1n] "m"(g1n),
-          [seg_step] "m"(seg_step),
+          [seg_step] "m"(seg_step), [out] "m"(out), [ldc] "m"(ldc_bytes), [cterm] "m"(cterm),
           [rows] "i"(Rows), [np] "i"(NP), [flip] "i"(ASigned ? 1 : 0)
         : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
           "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21",
-          "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm31");
+          "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm31");
     // clang-format on
   }
 };
