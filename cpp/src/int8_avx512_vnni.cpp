@@ -37,6 +37,31 @@ namespace {
 constexpr int kMR = 12;
 constexpr int kNP = 2;
 
+/// What run_segments stores itself when given an output (impl.inc: whole-panel tiles without
+/// row terms): mode 0, the s32 sums + cterm (MatMulInteger); 1 and 2, impl.inc's float output
+/// stage (fused_float_tile: + cterm, times the multiplier, clamped to [lo, hi], rounded to even,
+/// + zp) narrowed to u8 and s8.
+struct tile_out {
+  const std::uint32_t* cterm;  ///< NP * 16 column terms (bias included for the float stage)
+  const float* multiplier;     ///< NP * 16 multipliers, or one for all (mstride 0)
+  float lo, hi;
+  std::int32_t zp, mode, mstride;
+};
+static_assert(offsetof(tile_out, multiplier) == 8 && offsetof(tile_out, lo) == 16 && offsetof(tile_out, hi) == 20 &&
+                  offsetof(tile_out, zp) == 24 && offsetof(tile_out, mode) == 28 && offsetof(tile_out, mstride) == 32,
+              "the assembly below reads tile_out at these offsets");
+
+inline tile_out make_tile_out(const output_stage& st, const std::uint32_t* cterm, int col0) {
+  const bool s32 = st.kind == requant_kind::none;
+  return {cterm,
+          s32 ? nullptr : st.multiplier + col0 * st.multiplier_stride,
+          static_cast<float>(st.qmin - st.zero_point),
+          static_cast<float>(st.qmax - st.zero_point),
+          st.zero_point,
+          s32 ? 0 : (st.out_type == dtype::u8 ? 1 : 2),
+          st.multiplier_stride};
+}
+
 #include <fixedq/kernels/int8/micro_support.inc>
 
 // One row r of a k group: broadcast A's 4 bytes (addressed by `addr`) into zmm26, flip them
@@ -114,6 +139,30 @@ constexpr int kNP = 2;
   "add %[lda], %[p0]\n\t"                                         \
   ".endif\n\t"
 
+// Row r through the float output stage (cterm zmm27/28, multipliers zmm29/30, lo zmm24, hi
+// zmm25, zero point zmm26), narrowed by `narrow` (VPMOVUSDB / VPMOVSDB: the clamped values fit,
+// so it never saturates) and stored, 16 bytes per panel, at p0, which moves on by lda.
+#define FIXEDQ_VNNI_STAGE_HALF(c, ct, m, narrow, off)            \
+  "vpaddd %%zmm" #ct ", %%zmm" #c ", %%zmm" #c "\n\t"          \
+  "vcvtdq2ps %%zmm" #c ", %%zmm" #c "\n\t"                     \
+  "vmulps %%zmm" #m ", %%zmm" #c ", %%zmm" #c "\n\t"           \
+  "vmaxps %%zmm24, %%zmm" #c ", %%zmm" #c "\n\t"               \
+  "vminps %%zmm25, %%zmm" #c ", %%zmm" #c "\n\t"               \
+  "vcvtps2dq %%zmm" #c ", %%zmm" #c "\n\t"                     \
+  "vpaddd %%zmm26, %%zmm" #c ", %%zmm" #c "\n\t"               \
+  narrow " %%zmm" #c ", %%xmm31\n\t"                            \
+  "vmovdqu32 %%xmm31, " off "(%[p0])\n\t"
+#define FIXEDQ_VNNI_STAGE_ROW(r, c0, c1, narrow)                 \
+  ".if " #r " < %c[rows]\n\t"                                   \
+  FIXEDQ_VNNI_STAGE_HALF(c0, 27, 29, narrow, "")                \
+  ".if %c[np] > 1\n\t"                                          \
+  FIXEDQ_VNNI_STAGE_HALF(c1, 28, 30, narrow, "16")              \
+  ".endif\n\t"                                                  \
+  "add %[lda], %[p0]\n\t"                                       \
+  ".endif\n\t"
+#define FIXEDQ_VNNI_STAGE_U8(r, c0, c1) FIXEDQ_VNNI_STAGE_ROW(r, c0, c1, "vpmovusdb")
+#define FIXEDQ_VNNI_STAGE_S8(r, c0, c1) FIXEDQ_VNNI_STAGE_ROW(r, c0, c1, "vpmovsdb")
+
 struct kernel {
   static constexpr int max_rows = kMR;
   static constexpr int max_panels = kNP;
@@ -129,13 +178,12 @@ struct kernel {
   /// a + r lda + s seg_stride, against consecutive k / 4 groups of the panels each: the
   /// implicit-GEMM convolution (one segment per kernel row; k % 4 == 0 when segs > 1).
   ///
-  /// With `out`: the tile's corrected s32 results (MatMulInteger) are stored there instead,
-  /// row r at out + r ldc_bytes: sums + cterm (NP * 16 column terms), all NP * 16 columns.
+  /// With `out`: the tile's finished results are stored there instead of the sums in acc, row r
+  /// at out + r ldc_bytes, all NP * 16 columns, as `to` says (tile_out).
   template <bool ASigned, int Rows, int NP>
   static void run_segments(const std::uint8_t* a, std::ptrdiff_t lda, int k, int segs, std::ptrdiff_t seg_stride,
                            const std::int8_t* panel, std::ptrdiff_t panel_bytes, std::int32_t* acc,
-                           std::int32_t* out = nullptr, std::ptrdiff_t ldc_bytes = 0,
-                           const std::uint32_t* cterm = nullptr) {
+                           void* out = nullptr, std::ptrdiff_t ldc_bytes = 0, const tile_out* to = nullptr) {
     // The last, partial k group (k % 4 != 0) goes through the same code: its words, zero
     // padded (padded B rows are zero, so the padding of A is free), one row after another.
     alignas(16) std::uint32_t tail[kMR] = {};
@@ -215,14 +263,41 @@ struct kernel {
         "3:\n\t"
         "cmpq $0, %[out]\n\t"
         "je 7f\n\t"
+        // Finished results to out (tile_out at p4): the column terms, then by mode.
         "mov %[out], %[p0]\n\t"
         "mov %[ldc], %[lda]\n\t"
-        "mov %[cterm], %[p4]\n\t"
-        "vmovdqu32 (%[p4]), %%zmm27\n\t"
+        "mov %[to], %[p4]\n\t"
+        "mov (%[p4]), %[p8]\n\t"
+        "vmovdqu32 (%[p8]), %%zmm27\n\t"
         ".if %c[np] > 1\n\t"
-        "vmovdqu32 64(%[p4]), %%zmm28\n\t"
+        "vmovdqu32 64(%[p8]), %%zmm28\n\t"
         ".endif\n\t"
+        "cmpl $0, 28(%[p4])\n\t"
+        "jne 9f\n\t"
         FIXEDQ_VNNI_EACH_ROW(FIXEDQ_VNNI_OUT)
+        "jmp 8f\n\t"
+        "9:\n\t"  // the float stage: multipliers (per column or one), lo, hi, zero point
+        "mov 8(%[p4]), %[p8]\n\t"
+        "cmpl $0, 32(%[p4])\n\t"
+        "je 10f\n\t"
+        "vmovups (%[p8]), %%zmm29\n\t"
+        ".if %c[np] > 1\n\t"
+        "vmovups 64(%[p8]), %%zmm30\n\t"
+        ".endif\n\t"
+        "jmp 11f\n\t"
+        "10:\n\t"
+        "vbroadcastss (%[p8]), %%zmm29\n\t"
+        "vmovaps %%zmm29, %%zmm30\n\t"
+        "11:\n\t"
+        "vbroadcastss 16(%[p4]), %%zmm24\n\t"
+        "vbroadcastss 20(%[p4]), %%zmm25\n\t"
+        "vpbroadcastd 24(%[p4]), %%zmm26\n\t"
+        "cmpl $1, 28(%[p4])\n\t"
+        "jne 12f\n\t"
+        FIXEDQ_VNNI_EACH_ROW(FIXEDQ_VNNI_STAGE_U8)
+        "jmp 8f\n\t"
+        "12:\n\t"
+        FIXEDQ_VNNI_EACH_ROW(FIXEDQ_VNNI_STAGE_S8)
         "jmp 8f\n\t"
         "7:\n\t"
         FIXEDQ_VNNI_EACH_ROW(FIXEDQ_VNNI_STORE)
@@ -231,11 +306,11 @@ struct kernel {
         : [p0] "+r"(p0), [p4] "+r"(p4), [p8] "+r"(p8), [b] "+r"(b), [groups4] "+r"(groups4),
           [groups1] "+r"(groups1), [lda] "+r"(lda_), [lda3] "+r"(lda3), [segs] "+r"(segs_)
         : [pb] "r"(panel_bytes), [acc] "r"(acc), [tailp] "m"(tailp), [g4n] "m"(g4n), [g1n] "m"(g1n),
-          [seg_step] "m"(seg_step), [out] "m"(out), [ldc] "m"(ldc_bytes), [cterm] "m"(cterm),
+          [seg_step] "m"(seg_step), [out] "m"(out), [ldc] "m"(ldc_bytes), [to] "m"(to),
           [rows] "i"(Rows), [np] "i"(NP), [flip] "i"(ASigned ? 1 : 0)
         : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
           "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21",
-          "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm31");
+          "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31");
     // clang-format on
   }
 };
