@@ -335,32 +335,35 @@ void interleave_rows(const std::uint8_t* __restrict src, std::ptrdiff_t ld_src, 
     for (int r = 0; r < R; ++r) dst[std::ptrdiff_t{c} * R + r] = src[r * ld_src + c];
 }
 
-/// Byte matrix transpose: dst (cols x rows, row stride rows) = src (rows x cols, row stride
+/// Byte matrix transpose: dst (cols x rows, row stride ld_dst) = src (rows x cols, row stride
 /// ld_src).
-void transpose_bytes(const std::uint8_t* src, std::ptrdiff_t ld_src, std::uint8_t* dst, int rows, int cols) noexcept {
-  switch (rows) {  // few channels (first layers): one pass
-    case 1: std::memcpy(dst, src, static_cast<std::size_t>(cols)); return;
-    case 2: interleave_rows<2>(src, ld_src, dst, cols); return;
-    case 3: interleave_rows<3>(src, ld_src, dst, cols); return;
-    case 4: interleave_rows<4>(src, ld_src, dst, cols); return;
-    default: break;
+void transpose_bytes(const std::uint8_t* src, std::ptrdiff_t ld_src, std::uint8_t* dst, std::ptrdiff_t ld_dst, int rows,
+                     int cols) noexcept {
+  if (ld_dst == rows) {
+    switch (rows) {  // few channels (first layers): one pass
+      case 1: std::memcpy(dst, src, static_cast<std::size_t>(cols)); return;
+      case 2: interleave_rows<2>(src, ld_src, dst, cols); return;
+      case 3: interleave_rows<3>(src, ld_src, dst, cols); return;
+      case 4: interleave_rows<4>(src, ld_src, dst, cols); return;
+      default: break;
+    }
   }
   int r0 = 0;
 #if defined(__SSE2__)
   for (; r0 + 16 <= rows; r0 += 16) {
     int c0 = 0;
     for (; c0 + 16 <= cols; c0 += 16)
-      transpose16x16(src + std::ptrdiff_t{r0} * ld_src + c0, ld_src, dst + std::ptrdiff_t{c0} * rows + r0, rows);
+      transpose16x16(src + std::ptrdiff_t{r0} * ld_src + c0, ld_src, dst + std::ptrdiff_t{c0} * ld_dst + r0, ld_dst);
     if (c0 + 8 <= cols) {
-      transpose16x16<8>(src + std::ptrdiff_t{r0} * ld_src + c0, ld_src, dst + std::ptrdiff_t{c0} * rows + r0, rows);
+      transpose16x16<8>(src + std::ptrdiff_t{r0} * ld_src + c0, ld_src, dst + std::ptrdiff_t{c0} * ld_dst + r0, ld_dst);
       c0 += 8;
     }
     for (int c = c0; c < cols; ++c)
-      for (int r = r0; r < r0 + 16; ++r) dst[std::ptrdiff_t{c} * rows + r] = src[std::ptrdiff_t{r} * ld_src + c];
+      for (int r = r0; r < r0 + 16; ++r) dst[std::ptrdiff_t{c} * ld_dst + r] = src[std::ptrdiff_t{r} * ld_src + c];
   }
 #endif
   for (int c = 0; c < cols; ++c)
-    for (int r = r0; r < rows; ++r) dst[std::ptrdiff_t{c} * rows + r] = src[std::ptrdiff_t{r} * ld_src + c];
+    for (int r = r0; r < rows; ++r) dst[std::ptrdiff_t{c} * ld_dst + r] = src[std::ptrdiff_t{r} * ld_src + c];
 }
 
 /// NCHW -> NHWC (or back) for one image of `bytes`-sized elements (1: int8 codes, 4: int32).
@@ -369,9 +372,9 @@ void transpose_image(const char* src, char* dst, int c, int hw, std::size_t byte
     const auto* s8 = reinterpret_cast<const std::uint8_t*>(src);
     auto* d8 = reinterpret_cast<std::uint8_t*>(dst);
     if (to_nhwc) {
-      transpose_bytes(s8, hw, d8, c, hw);  // (c x hw) -> (hw x c)
+      transpose_bytes(s8, hw, d8, c, c, hw);  // (c x hw) -> (hw x c)
     } else {
-      transpose_bytes(s8, c, d8, hw, c);  // (hw x c) -> (c x hw)
+      transpose_bytes(s8, c, d8, hw, hw, c);  // (hw x c) -> (c x hw)
     }
     return;
   }
@@ -609,44 +612,50 @@ void implicit_gemm_conv(const packed_conv& w, const conv_shape& s, const int8_ta
   j.stage = st;
   const bool copy = s.pad_top > 0 || s.pad_left > 0 || s.pad_bottom > 0 || s.pad_right > 0 || w.segment != run ||
                     (xl == layout::nchw && c_n > 1);
+  // The calling thread's padded copy (see the scratch of conv()), with w.segment bytes of slack
+  // after the last image for the reads past a window.
+  thread_local scratch x_pad;
+  const int hp = s.pad_top + s.in_h + s.pad_bottom, wp = s.pad_left + s.in_w + s.pad_right;
   if (copy) {
-    // The calling thread's padded copy (see the scratch of conv()), with w.segment bytes of slack
-    // after the last image for the reads past a window.
-    thread_local scratch x_pad;
-    const int hp = s.pad_top + s.in_h + s.pad_bottom, wp = s.pad_left + s.in_w + s.pad_right;
     j.row_bytes = std::ptrdiff_t{wp} * c_n;
     j.image_bytes = j.row_bytes * hp;
     x_pad.reserve(static_cast<std::size_t>(j.image_bytes * s.batch + w.segment));
-    const std::uint8_t pad_byte = static_cast<std::uint8_t>(zx);
-    const std::size_t in_row = static_cast<std::size_t>(s.in_w) * c_n;
-    const std::size_t left = static_cast<std::size_t>(s.pad_left) * c_n, right = static_cast<std::size_t>(s.pad_right) * c_n;
-    std::uint8_t* d = x_pad.data();
-    const std::ptrdiff_t plane = std::ptrdiff_t{s.in_h} * s.in_w;  // NCHW: a channel's plane
-    for (int b = 0; b < s.batch; ++b) {
-      const std::uint8_t* src = x + std::ptrdiff_t{b} * s.in_h * static_cast<std::ptrdiff_t>(in_row);
-      std::memset(d, pad_byte, static_cast<std::size_t>(j.row_bytes) * s.pad_top);
-      d += j.row_bytes * s.pad_top;
-      for (int h = 0; h < s.in_h; ++h) {
-        std::memset(d, pad_byte, left);
-        if (xl == layout::nhwc) {
-          std::memcpy(d + left, src + h * static_cast<std::ptrdiff_t>(in_row), in_row);
-        } else {  // the row's C planes interleaved into pixels
-          transpose_bytes(src + std::ptrdiff_t{h} * s.in_w, plane, d + left, c_n, s.in_w);
-        }
-        std::memset(d + left + in_row, pad_byte, right);
-        d += j.row_bytes;
-      }
-      std::memset(d, pad_byte, static_cast<std::size_t>(j.row_bytes) * s.pad_bottom);
-      d += j.row_bytes * s.pad_bottom;
-    }
-    std::memset(d, pad_byte, static_cast<std::size_t>(w.segment));
+    std::memset(x_pad.data() + j.image_bytes * s.batch, static_cast<std::uint8_t>(zx), static_cast<std::size_t>(w.segment));
     j.x = x_pad.data();
   } else {
     j.row_bytes = std::ptrdiff_t{s.in_w} * c_n;
     j.image_bytes = j.row_bytes * s.in_h;
     j.x = x;
   }
-  // Tasks are output rows; each thread takes one contiguous share of them.
+  // Rows [lo, hi) of share i of n of the padded copy (over all images): padding, or the input
+  // row between its pads (an NCHW row's C planes interleaved into pixels). The threads write the
+  // calling thread's buffer (a thread_local named in the lambda would be each thread's own).
+  std::uint8_t* const pad_base = copy ? x_pad.data() : nullptr;
+  auto fill = [&](int i, int n) {
+    const int rows = s.batch * hp;
+    const int lo = static_cast<int>(std::int64_t{rows} * i / n), hi = static_cast<int>(std::int64_t{rows} * (i + 1) / n);
+    const std::uint8_t pad_byte = static_cast<std::uint8_t>(zx);
+    const std::size_t in_row = static_cast<std::size_t>(s.in_w) * c_n;
+    const std::size_t left = static_cast<std::size_t>(s.pad_left) * c_n, right = static_cast<std::size_t>(s.pad_right) * c_n;
+    const std::ptrdiff_t plane = std::ptrdiff_t{s.in_h} * s.in_w;  // NCHW: a channel's plane
+    for (int r = lo; r < hi; ++r) {
+      const int b = r / hp, h = r % hp - s.pad_top;
+      std::uint8_t* d = pad_base + r * j.row_bytes;
+      if (h < 0 || h >= s.in_h) {
+        std::memset(d, pad_byte, static_cast<std::size_t>(j.row_bytes));
+        continue;
+      }
+      const std::uint8_t* img = x + std::ptrdiff_t{b} * s.in_h * static_cast<std::ptrdiff_t>(in_row);
+      std::memset(d, pad_byte, left);
+      if (xl == layout::nhwc) {
+        std::memcpy(d + left, img + h * static_cast<std::ptrdiff_t>(in_row), in_row);
+      } else {
+        transpose_bytes(img + std::ptrdiff_t{h} * s.in_w, plane, d + left, c_n, c_n, s.in_w);
+      }
+      std::memset(d + left + in_row, pad_byte, right);
+    }
+  };
+  // Tasks are output rows; each thread takes one contiguous share of them (and of the copy's rows).
   const int tasks = s.batch * oh_n;
   const double macs = static_cast<double>(tasks) * ow_n * s.kernel_h * run * s.out_channels;
   const int threads = threads_for(macs, tasks);
@@ -661,10 +670,16 @@ void implicit_gemm_conv(const packed_conv& w, const conv_shape& s, const int8_ta
   if (threads > 1) {
 #if defined(_OPENMP)
 #pragma omp parallel num_threads(threads)
-    share(omp_get_thread_num(), threads);
+    {
+      const int i = omp_get_thread_num();
+      if (copy) fill(i, threads);
+#pragma omp barrier
+      share(i, threads);
+    }
     return;
 #endif
   }
+  if (copy) fill(0, 1);
   share(0, 1);
 }
 
@@ -736,7 +751,28 @@ void conv(const packed_conv& w, const conv_shape& s, const void* x, dtype xt, st
       im2col_conv(w, s, t, xbytes, xt, zx, yout, st, direct);
     }
   }
-  if (y_transposed) {
+  if (y_transposed && out_bytes == 1) {
+    // NHWC -> NCHW in shares of each image's pixels (whole 16 x 16 blocks), on the threads the
+    // convolution had.
+    const int threads = threads_for(static_cast<double>(s.batch) * out_image * s.kernel_h * s.kernel_w *
+                                        (s.in_channels / s.groups),
+                                    s.batch * oh_n);
+    const int tasks = s.batch * threads;
+    auto run = [&](int task) {
+      const int b = task / threads, i = task % threads;
+      const std::ptrdiff_t blocks = (out_pixels + 15) / 16;
+      const std::ptrdiff_t p0 = std::min(out_pixels, blocks * i / threads * 16);
+      const std::ptrdiff_t p1 = std::min(out_pixels, blocks * (i + 1) / threads * 16);
+      if (p1 <= p0) return;
+      transpose_bytes(reinterpret_cast<const std::uint8_t*>(yout) + (b * out_pixels + p0) * s.out_channels,
+                      s.out_channels, static_cast<std::uint8_t*>(y) + b * out_image + p0, out_pixels,
+                      static_cast<int>(p1 - p0), s.out_channels);
+    };
+#if defined(_OPENMP)
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+#endif
+    for (int task = 0; task < tasks; ++task) run(task);
+  } else if (y_transposed) {
     for (int b = 0; b < s.batch; ++b)
       transpose_image(yout + b * out_image * static_cast<std::ptrdiff_t>(out_bytes),
                       static_cast<char*>(y) + b * out_image * static_cast<std::ptrdiff_t>(out_bytes), s.out_channels,
